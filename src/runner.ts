@@ -1,0 +1,110 @@
+import type { DatabaseTarget } from './config/target.js';
+import { DEFAULT_LIMITS, openSession, type Session, type SessionLimits } from './connection.js';
+import { PreflightError } from './errors.js';
+import { gatherFacts } from './facts.js';
+import { STATUSES, worstStatus, type Check, type CheckOptions, type CheckResult, type Finding, type ServerFacts, type Status } from './types.js';
+
+export interface RunOptions {
+  targets: DatabaseTarget[];
+  checks: Check[];
+  limits?: Partial<SessionLimits>;
+  options?: CheckOptions;
+}
+
+export interface TargetReport {
+  target: DatabaseTarget;
+  facts?: ServerFacts;
+  results: CheckResult[];
+  /** Statements sent to the server for this target, including the facts. */
+  roundTrips: number;
+  durationMs: number;
+  /** Set when the target could not be checked (no connection, connection lost). */
+  error?: PreflightError;
+}
+
+export interface Report {
+  targets: TargetReport[];
+  summary: Record<Status, number>;
+  durationMs: number;
+}
+
+function toFindings(value: Finding | Finding[] | undefined): Finding[] {
+  if (!value) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/** Folds a check's findings into one result: the worst status leads. */
+export function summarize(check: Check, database: string, findings: Finding[], durationMs: number): CheckResult {
+  if (findings.length === 0) findings = [{ status: 'ok', message: 'nothing to report' }];
+  const status = worstStatus(findings.map((f) => f.status));
+  const leading = findings.filter((f) => f.status === status);
+  const message =
+    findings.length === 1
+      ? findings[0]!.message
+      : leading.length <= 3
+        ? leading.map((f) => f.message).join('; ')
+        : `${leading[0]!.message} (and ${leading.length - 1} more)`;
+  return {
+    id: check.id,
+    title: check.title,
+    database,
+    status,
+    message,
+    details: findings.length === 1 ? findings[0]!.details : undefined,
+    remediation: findings.flatMap((f) => f.remediation ?? []),
+    findings,
+    durationMs,
+  };
+}
+
+function failedResult(check: Check, database: string, err: unknown, durationMs: number): CheckResult {
+  const pgErr = err as { code?: string; message?: string };
+  const timedOut = pgErr.code === '57014' || pgErr.code === '55P03';
+  const message = timedOut
+    ? `the check's query hit the ${pgErr.code === '57014' ? 'statement' : 'lock'} timeout: ${pgErr.message}; raise --statement-timeout or --lock-timeout, or run it when the server is less busy`
+    : `the check could not run: ${pgErr.message ?? String(err)}`;
+  return summarize(check, database, [{ status: 'failed', message, details: pgErr.code ? { sqlstate: pgErr.code } : undefined }], durationMs);
+}
+
+async function runTarget(target: DatabaseTarget, checks: Check[], limits: SessionLimits, options: CheckOptions): Promise<TargetReport> {
+  const t0 = performance.now();
+  let session: Session | undefined;
+  const report: TargetReport = { target, results: [], roundTrips: 0, durationMs: 0 };
+  try {
+    session = await openSession(target, limits);
+    const facts = await gatherFacts(session);
+    report.facts = facts;
+    const ctx = { facts, target, query: session.query, options };
+    for (const check of checks) {
+      const c0 = performance.now();
+      try {
+        const findings = toFindings(await check.run(ctx));
+        report.results.push(summarize(check, target.label, findings, performance.now() - c0));
+      } catch (err) {
+        if (err instanceof PreflightError) throw err;
+        report.results.push(failedResult(check, target.label, err, performance.now() - c0));
+        // A failed statement aborts the transaction; the next check needs a fresh one.
+        await session.restartReadOnly();
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof PreflightError)) throw err;
+    report.error = err;
+  } finally {
+    report.roundTrips = session?.roundTrips() ?? 0;
+    await session?.close();
+    report.durationMs = performance.now() - t0;
+  }
+  return report;
+}
+
+/** The library entry point: runs the checks against every target, one connection each. */
+export async function runChecks(opts: RunOptions): Promise<Report> {
+  const t0 = performance.now();
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const targets: TargetReport[] = [];
+  for (const target of opts.targets) targets.push(await runTarget(target, opts.checks, limits, opts.options ?? {}));
+  const summary = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
+  for (const t of targets) for (const r of t.results) summary[r.status]++;
+  return { targets, summary, durationMs: performance.now() - t0 };
+}

@@ -1,0 +1,110 @@
+import type { DatabaseTarget } from './config/target.js';
+
+/** Ordered from harmless to worst; `failed` means the check itself could not run to the end. */
+export const STATUSES = ['ok', 'skipped', 'info', 'warning', 'error', 'failed'] as const;
+export type Status = (typeof STATUSES)[number];
+
+export type RemediationKind = 'sql' | 'shell' | 'config' | 'text';
+
+export interface Remediation {
+  kind: RemediationKind;
+  /** Exactly what the user pastes (SQL, shell, YAML) or reads (text). */
+  text: string;
+  /** One line saying what this step does or when to use it. */
+  title?: string;
+}
+
+export interface Finding {
+  status: Status;
+  message: string;
+  /** The database object the finding is about, e.g. `public.events_stream_seq`. */
+  object?: string;
+  details?: Record<string, unknown>;
+  remediation?: Remediation[];
+}
+
+/** Server facts gathered once per connection, before any check runs. */
+export interface ServerFacts {
+  versionNum: number;
+  major: number;
+  version: string;
+  encoding: string;
+  database: string;
+  user: string;
+  /** Owner of the current database. */
+  owner: string;
+  isSuperuser: boolean;
+  /** The whole pg_database row of the current database (columns differ by major version). */
+  databaseRow: Record<string, unknown>;
+  /** pg_settings rows by name. */
+  settings: Map<string, Setting>;
+  /** schema_version.version of a Synapse database, when that table is visible. */
+  synapseSchemaVersion?: number;
+  /** Whether the database looks like a Synapse one (schema_version table present). */
+  isSynapse: boolean;
+}
+
+export interface Setting {
+  name: string;
+  setting: string;
+  unit: string | null;
+  context: string;
+  source: string;
+  bootVal: string | null;
+}
+
+export interface QueryFn {
+  <R extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+}
+
+export interface CheckOptions {
+  /** Synapse release given with --synapse-version, e.g. "1.120.0". */
+  synapseVersion?: string;
+  /** Read every table maximum, even without an index. */
+  thorough?: boolean;
+  [key: string]: unknown;
+}
+
+export interface CheckContext {
+  facts: ServerFacts;
+  target: DatabaseTarget;
+  /** Runs inside the read-only transaction with the session's timeouts. */
+  query: QueryFn;
+  options: CheckOptions;
+}
+
+export interface Check {
+  /** Stable kebab-case id used by --only, --skip, explain and reports. */
+  id: string;
+  title: string;
+  description: string;
+  /** What `explain <id>` prints: what is checked, why, and how to fix it. */
+  docs: string;
+  /** Which applications the check concerns; "synapse" checks skip on other databases. */
+  tags?: string[];
+  run(ctx: CheckContext): Promise<Finding | Finding[]>;
+}
+
+export interface CheckResult {
+  id: string;
+  title: string;
+  /** The label of the configured database (`master`, or a `databases:` key). */
+  database: string;
+  status: Status;
+  message: string;
+  details?: Record<string, unknown>;
+  remediation: Remediation[];
+  /** Every finding the check returned; `status` is the worst of them. */
+  findings: Finding[];
+  durationMs: number;
+}
+
+export function worstStatus(statuses: Iterable<Status>): Status {
+  let worst: Status = 'ok';
+  for (const s of statuses) if (STATUSES.indexOf(s) > STATUSES.indexOf(worst)) worst = s;
+  return worst;
+}
+
+export function statusAtLeast(status: Status, threshold: Status): boolean {
+  return STATUSES.indexOf(status) >= STATUSES.indexOf(threshold);
+}
