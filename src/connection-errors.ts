@@ -3,6 +3,7 @@
 // them from the target and the error code, and PostgreSQL's own texts never contain it.
 import type { DatabaseTarget } from './config/target.js';
 import { PreflightError, EXIT } from './errors.js';
+import { quoteIdent, quoteLiteral } from './quote.js';
 import type { Remediation } from './types.js';
 
 interface LimitsLike {
@@ -22,6 +23,8 @@ export interface ErrorInfo {
   /** SQLSTATE for server errors, errno code (ECONNREFUSED...) for socket errors. */
   code?: string;
   message: string;
+  /** PostgreSQL's DETAIL line, when the server sent one. */
+  detail?: string;
 }
 
 export function where(target: DatabaseTarget): string {
@@ -30,7 +33,10 @@ export function where(target: DatabaseTarget): string {
 }
 
 function info(err: unknown): ErrorInfo {
-  if (err instanceof Error) return { code: (err as NodeJS.ErrnoException).code, message: err.message };
+  if (err instanceof Error) {
+    const { code, detail } = err as Error & { code?: string; detail?: string };
+    return { code, message: err.message, detail };
+  }
   return { message: String(err) };
 }
 
@@ -102,6 +108,22 @@ const generic: Diagnoser = (e, target, limits) => {
         message: `${at} rejected user "${c.user}" for database "${c.database}": ${e.message}`,
         remediation: [text('Check the user and password in database.args, and the pg_hba.conf rule for this database, user and address (SHOW hba_file shows where it is).')],
       };
+  }
+  if (/database locale is incompatible with operating system/.test(e.message)) {
+    const db = c.database;
+    return {
+      code: 'connect-locale',
+      message: `the server refuses connections to "${db}": its COLLATE or CTYPE names a locale this operating system does not have${e.detail ? ` (${e.detail.trim()})` : ''}. Synapse wants "C", which every system has`,
+      remediation: [
+        {
+          kind: 'sql',
+          title: 'As a superuser, connected to another database, with every application stopped: point the database at the C locale',
+          text: `UPDATE pg_database SET datcollate = 'C', datctype = 'C' WHERE datname = ${quoteLiteral(db)};`,
+        },
+        { kind: 'sql', title: `Then connect to ${db} and rebuild its indexes under the new collation`, text: `REINDEX DATABASE ${quoteIdent(db)};` },
+        { kind: 'text', text: 'Or install the missing locale on this host (locale-gen / localedef), then dump and recreate the database with createdb --locale=C --template=template0.' },
+      ],
+    };
   }
   if (/timeout expired|Connection terminated due to connection timeout/i.test(e.message)) {
     return {

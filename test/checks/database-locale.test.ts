@@ -1,0 +1,105 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCheck } from '../helpers/check.js';
+import { createDatabase, dsnFor, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
+import { runCli } from '../helpers/cli.js';
+import { clientTools, runPasted } from '../helpers/shell.js';
+import type { CheckResult } from '../../src/types.js';
+
+function homeserverYaml(server: SharedServer, db: string, extra = ''): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pgpf-hs-'));
+  const file = join(dir, 'homeserver.yaml');
+  writeFileSync(file, `database:\n  name: psycopg2\n${extra}  args:\n    user: postgres\n    dbname: ${db}\n    host: ${server.host}\n    port: ${server.port}\n`);
+  return file;
+}
+
+function steps(r: CheckResult, kind: string): string[] {
+  return r.remediation.filter((s) => s.kind === kind).map((s) => s.text);
+}
+
+/** Runs the in-place SQL as printed: step 1 from another database, step 2 in the database itself. */
+async function applyInPlace(server: SharedServer, db: string, r: CheckResult): Promise<void> {
+  const [update, reindex] = steps(r, 'sql');
+  expect(update).toMatch(/^UPDATE pg_database/);
+  expect(reindex).toMatch(/^REINDEX DATABASE/);
+  await sql(server, 'postgres', update!);
+  await sql(server, db, reindex!);
+}
+
+describe.each(sharedServers())('database-locale on PostgreSQL $major', (server) => {
+  it('passes when COLLATE and CTYPE are C', async () => {
+    const db = await createDatabase(server, 'loc_ok');
+    const r = await runCheck(server, db, 'database-locale');
+    expect(r.status).toBe('ok');
+    expect(r.details).toMatchObject({ collate: 'C', ctype: 'C', provider: 'libc' });
+  });
+
+  it.each([
+    ['C.UTF-8', 'C.UTF-8', /COLLATE is "C.UTF-8" and CTYPE is "C.UTF-8".*sorts by code point/],
+    ['POSIX', 'POSIX', /same locale as C in PostgreSQL, but Synapse compares the name/],
+    ['C', 'C.UTF-8', /^CTYPE is "C.UTF-8", not C/],
+  ])('COLLATE %s / CTYPE %s is an error that says why Synapse refuses it; the in-place SQL fixes it', async (collate, ctype, why) => {
+    const db = await createDatabase(server, 'loc_bad', { collate, ctype, setup: 'CREATE TABLE t (v text PRIMARY KEY); INSERT INTO t VALUES (\'a\'), (\'B\');' });
+    // glibc's PostgreSQL stores POSIX as "C"; other platforms keep the name, as the catalog does here.
+    if (collate === 'POSIX') await sql(server, 'postgres', `UPDATE pg_database SET datcollate = 'POSIX', datctype = 'POSIX' WHERE datname = '${db}'`);
+    const r = await runCheck(server, db, 'database-locale');
+    expect(r.status).toBe('error');
+    expect(r.message).toMatch(why);
+    expect(steps(r, 'shell')[0]).toContain('--locale=C --template=template0');
+    expect(steps(r, 'config')).toEqual(['allow_unsafe_locale: true']);
+    await applyInPlace(server, db, r);
+    expect((await runCheck(server, db, 'database-locale')).status).toBe('ok');
+  });
+
+  it('lowercase "c" (Synapse issue #16915): glibc refuses the login; exit 3 with SQL that repairs it', async () => {
+    const db = await createDatabase(server, 'loc_lower');
+    // Only the catalog can hold this spelling here; some platforms accept it at CREATE DATABASE.
+    await sql(server, 'postgres', `UPDATE pg_database SET datcollate = 'c' WHERE datname = '${db}'`);
+    const run = await runCli(['check', '--dsn', dsnFor(server, db), '--format', 'json']);
+    expect(run.code).toBe(3);
+    const err = JSON.parse(run.stdout).error;
+    expect(err.code).toBe('connect-locale');
+    expect(err.message).toContain('LC_COLLATE "c"');
+    const [update, reindex] = err.remediation.filter((s: { kind: string }) => s.kind === 'sql').map((s: { text: string }) => s.text);
+    await sql(server, 'postgres', update);
+    await sql(server, db, reindex);
+    expect((await runCheck(server, db, 'database-locale')).status).toBe('ok');
+  });
+
+  it('allow_unsafe_locale: true in homeserver.yaml turns the error into a warning that names the risk', async () => {
+    const db = await createDatabase(server, 'loc_unsafe', { collate: 'C.UTF-8', ctype: 'C.UTF-8' });
+    const plain = await runCheck(server, db, 'database-locale', { configPaths: [homeserverYaml(server, db)] });
+    expect(plain.status).toBe('error');
+    // Apply the printed config remediation under database: and check again.
+    const yamlLine = steps(plain, 'config')[0]!;
+    const r = await runCheck(server, db, 'database-locale', { configPaths: [homeserverYaml(server, db, `  ${yamlLine}\n`)] });
+    expect(r.status).toBe('warning');
+    expect(r.message).toMatch(/allow_unsafe_locale is true.*corrupts/);
+  });
+
+  it.skipIf(!clientTools || server.major > clientTools.major)('the dump/recreate shell steps make the check pass (skipped without client tools at least as new as the server)', async () => {
+    const db = await createDatabase(server, 'loc_fix', { collate: 'C.UTF-8', ctype: 'C.UTF-8', setup: 'CREATE TABLE t (v text PRIMARY KEY); INSERT INTO t VALUES (\'x\');' });
+    const r = await runCheck(server, db, 'database-locale');
+    const run = runPasted(steps(r, 'shell')[0]!);
+    expect(run.status, run.stderr).toBe(0);
+    expect((await runCheck(server, db, 'database-locale')).status).toBe('ok');
+    expect((await sql(server, db, 'SELECT v FROM t'))[0]!.rows).toEqual([{ v: 'x' }]);
+  });
+});
+
+describe('locale providers (PostgreSQL 15+)', () => {
+  const server = sharedServers().find((s) => s.major >= 17)!;
+
+  it.each([
+    ["LOCALE_PROVIDER icu ICU_LOCALE 'und'", 'icu', 'und'],
+    ["LOCALE_PROVIDER builtin BUILTIN_LOCALE 'C.UTF-8'", 'builtin', 'C.UTF-8'],
+  ])('%s with COLLATE/CTYPE C passes as Synapse passes it, with the provider as info', async (extra, provider, locale) => {
+    const db = await createDatabase(server, 'loc_prov', { extra });
+    const r = await runCheck(server, db, 'database-locale');
+    expect(r.status).toBe('info');
+    expect(r.findings.map((f) => f.status)).toEqual(['ok', 'info']);
+    expect(r.findings[0]!.details).toMatchObject({ provider, providerLocale: locale });
+  });
+});
