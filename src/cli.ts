@@ -1,140 +1,39 @@
 #!/usr/bin/env node
-// The command line: parse arguments, call the library, print, exit. No checking logic lives here.
+// The command line: parse arguments, call the library, print, exit. No checking logic lives here;
+// each command is a module under src/cli/.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import yargs, { type Argv } from 'yargs';
+import yargs from 'yargs';
 import { Chalk } from 'chalk';
-import { resolveTargets } from './config/resolve.js';
 import { EXIT, PreflightError, usageError } from './errors.js';
-import { allChecks, findCheck, parseIdList, selectChecks } from './registry.js';
-import { runChecks, type Report } from './runner.js';
-import { exitCodeFor, parseFailOn } from './preflight.js';
-import { jsonErrorReport, jsonReport } from './reporters/json.js';
-import { renderError, textReport } from './reporters/text.js';
-import { redact, secretsOf } from './redact.js';
+import { redact } from './redact.js';
+import { jsonErrorReport } from './reporters/json.js';
+import { renderError } from './reporters/text.js';
 import { runDemo } from './demo.js';
+import { checkCommand } from './cli/check-command.js';
+import { withCheckOptions, type CheckArgs, type Format } from './cli/common-options.js';
+import { explainCommand, listCommand } from './cli/info-commands.js';
+import { processIo, useColor, type Io } from './cli/io.js';
 
-export interface Io {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: NodeJS.ProcessEnv;
-  isTTY: boolean;
-}
+export type { Io };
 
-const defaultIo: Io = {
-  stdout: (t) => process.stdout.write(t),
-  stderr: (t) => process.stderr.write(t),
-  env: process.env,
-  isTTY: Boolean(process.stdout.isTTY),
-};
-
-type Format = 'text' | 'json';
-
-interface CommonArgs {
-  dsn?: string;
-  config?: string[];
-  format: Format;
-  color: boolean;
-  'fail-on': string;
-  only?: string[];
-  skip?: string[];
-  'connect-timeout': number;
-  'statement-timeout': number;
-  'lock-timeout': number;
-  'synapse-version'?: string;
-  thorough: boolean;
-  quiet: boolean;
-}
-
-function withCommonOptions<T>(y: Argv<T>) {
-  return y
-    .option('dsn', { type: 'string', describe: 'Connection URI or "key=value" string; wins over --config and PG* variables', group: 'Connection:' })
-    .option('config', { alias: 'c', type: 'string', array: true, describe: 'Synapse homeserver.yaml (repeatable; merged like Synapse merges them)', group: 'Connection:' })
-    .option('connect-timeout', { type: 'number', default: 10, describe: 'Seconds to wait for a connection and login', group: 'Connection:' })
-    .option('statement-timeout', { type: 'number', default: 5, describe: 'Seconds any one query may run', group: 'Connection:' })
-    .option('lock-timeout', { type: 'number', default: 2, describe: 'Seconds to wait for a lock', group: 'Connection:' })
-    .option('format', { alias: 'f', choices: ['text', 'json'] as const, default: 'text' as Format, describe: 'Output format', group: 'Output:' })
-    .option('color', { type: 'boolean', default: true, describe: 'Colour text output (--no-color; NO_COLOR and non-TTY also turn it off)', group: 'Output:' })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing when all is well, only the problems otherwise', group: 'Output:' })
-    .option('fail-on', { choices: ['error', 'warning', 'never'], default: 'error', describe: 'Lowest status that makes the exit code 1', group: 'Checks:' })
-    .option('only', { type: 'string', array: true, describe: 'Run only these check ids (comma-separated or repeated)', group: 'Checks:' })
-    .option('skip', { type: 'string', array: true, describe: 'Skip these check ids', group: 'Checks:' })
-    .option('synapse-version', { type: 'string', describe: 'Synapse release that will run on the database, e.g. 1.157.1', group: 'Checks:' })
-    .option('thorough', { type: 'boolean', default: false, describe: 'Read table maxima even without an index (slow on large tables)', group: 'Checks:' });
-}
-
-function useColor(args: { color: boolean }, io: Io): boolean {
-  return args.color && io.isTTY && !io.env.NO_COLOR && io.env.TERM !== 'dumb';
-}
-
-function seconds(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw usageError('usage', `--${name} must be a positive number of seconds`);
-  return Math.round(value * 1000);
-}
-
-async function runCheckCommand(args: CommonArgs, io: Io): Promise<number> {
-  const failOn = parseFailOn(args['fail-on']);
-  const { targets } = resolveTargets({ dsn: args.dsn, configPaths: args.config, env: io.env });
-  const secrets = secretsOf(targets, [io.env.PGPASSWORD]);
-  const checks = selectChecks(allChecks(), parseIdList(args.only), parseIdList(args.skip));
-  const report: Report = await runChecks({
-    targets,
-    checks,
-    limits: {
-      connectTimeoutMs: seconds('connect-timeout', args['connect-timeout']),
-      statementTimeoutMs: seconds('statement-timeout', args['statement-timeout']),
-      lockTimeoutMs: seconds('lock-timeout', args['lock-timeout']),
-    },
-    options: { synapseVersion: args['synapse-version'], thorough: args.thorough },
-  });
-  const out =
-    args.format === 'json'
-      ? JSON.stringify(jsonReport(report), null, 2) + '\n'
-      : textReport(report, { color: useColor(args, io), quiet: args.quiet });
-  if (out.trim()) io.stdout(redact(out, secrets));
-  return exitCodeFor(report, failOn);
-}
-
-function listCommand(args: { format: Format }, io: Io): number {
-  const checks = allChecks();
-  if (args.format === 'json') {
-    io.stdout(JSON.stringify(checks.map((c) => ({ id: c.id, title: c.title, description: c.description, tags: c.tags ?? [] })), null, 2) + '\n');
-  } else {
-    const width = Math.max(...checks.map((c) => c.id.length));
-    io.stdout(checks.map((c) => `${c.id.padEnd(width)}  ${c.title}`).join('\n') + '\n');
-  }
-  return EXIT.ok;
-}
-
-function explainCommand(id: string, io: Io): number {
-  const check = findCheck(allChecks(), id);
-  io.stdout(`${check.id}: ${check.title}\n\n${check.description}\n\n${check.docs.trim()}\n`);
-  return EXIT.ok;
-}
-
+/** Known before parsing, so that a usage error in a JSON run still comes out as JSON. */
 function wantsJson(argv: string[]): boolean {
   return argv.some((a, i) => a === '--format=json' || a === '-f=json' || ((a === '--format' || a === '-f') && argv[i + 1] === 'json'));
 }
 
 /** Parses argv and runs the command; returns the exit code instead of exiting, for tests. */
-export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
   let code: number = EXIT.ok;
-  // Known before parsing, so that a usage error in a JSON run still comes out as JSON.
-  let format: Format = wantsJson(argv) ? 'json' : 'text';
+  const format: Format = wantsJson(argv) ? 'json' : 'text';
   const helpText: string[] = [];
   try {
     const parser = yargs(argv)
       .scriptName('pg-preflight')
       .usage('$0 [command] [options]\n\nChecks a PostgreSQL database before Synapse (or any application) starts on it, and prints the fix.')
-      .command(
-        ['check', '$0'],
-        'Run the checks (the default command)',
-        (y) => withCommonOptions(y),
-        async (args) => {
-          format = args.format as Format;
-          code = await runCheckCommand(args as unknown as CommonArgs, io);
-        },
-      )
+      .command(['check', '$0'], 'Run the checks (the default command)', (y) => withCheckOptions(y), async (args) => {
+        code = await checkCommand(args as unknown as CheckArgs, io);
+      })
       .command('list', 'List the checks', (y) => y.option('format', { choices: ['text', 'json'] as const, default: 'text' as Format }), (args) => {
         code = listCommand(args as { format: Format }, io);
       })
@@ -142,7 +41,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         code = explainCommand(String(args.id), io);
       })
       .command('demo', 'Start a throwaway PostgreSQL, break a Synapse-like database, check it, fix it, check again', (y) => y.option('color', { type: 'boolean', default: true }), async (args) => {
-        code = await runDemo({ color: useColor(args as { color: boolean }, io), write: io.stdout });
+        code = await runDemo({ color: useColor(args, io), write: io.stdout });
       })
       .strict()
       .help()

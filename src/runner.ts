@@ -2,13 +2,16 @@ import type { DatabaseTarget } from './config/target.js';
 import { DEFAULT_LIMITS, openSession, type Session, type SessionLimits } from './connection.js';
 import { PreflightError } from './errors.js';
 import { gatherFacts } from './facts.js';
-import { STATUSES, worstStatus, type Check, type CheckOptions, type CheckResult, type Finding, type ServerFacts, type Status } from './types.js';
+import { STATUSES, worstStatus, type Check, type CheckOptions, type CheckResult, type Finding, type ParamValues, type ServerFacts, type Status } from './types.js';
+import { resolveParams } from './params.js';
 
 export interface RunOptions {
   targets: DatabaseTarget[];
   checks: Check[];
   limits?: Partial<SessionLimits>;
   options?: CheckOptions;
+  /** Params per check id (from --set), over each check's declared defaults. */
+  params?: Record<string, ParamValues>;
 }
 
 export interface TargetReport {
@@ -66,7 +69,13 @@ function failedResult(check: Check, database: string, err: unknown, durationMs: 
   return summarize(check, database, [{ status: 'failed', message, details: pgErr.code ? { sqlstate: pgErr.code } : undefined }], durationMs);
 }
 
-async function runTarget(target: DatabaseTarget, checks: Check[], limits: SessionLimits, options: CheckOptions): Promise<TargetReport> {
+async function runTarget(
+  target: DatabaseTarget,
+  checks: Check[],
+  limits: SessionLimits,
+  options: CheckOptions,
+  params: Record<string, ParamValues>,
+): Promise<TargetReport> {
   const t0 = performance.now();
   let session: Session | undefined;
   const report: TargetReport = { target, results: [], roundTrips: 0, durationMs: 0 };
@@ -74,9 +83,9 @@ async function runTarget(target: DatabaseTarget, checks: Check[], limits: Sessio
     session = await openSession(target, limits);
     const facts = await gatherFacts(session);
     report.facts = facts;
-    const ctx = { facts, target, query: session.query, options };
     for (const check of checks) {
       const c0 = performance.now();
+      const ctx = { facts, target, query: session.query, options, params: resolveParams(check, params[check.id]) };
       try {
         const findings = toFindings(await check.run(ctx));
         report.results.push(summarize(check, target.label, findings, performance.now() - c0));
@@ -103,7 +112,7 @@ export async function runChecks(opts: RunOptions): Promise<Report> {
   const t0 = performance.now();
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const targets: TargetReport[] = [];
-  for (const target of opts.targets) targets.push(await runTarget(target, opts.checks, limits, opts.options ?? {}));
+  for (const target of opts.targets) targets.push(await runTarget(target, opts.checks, limits, opts.options ?? {}, opts.params ?? {}));
   const summary = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
   for (const t of targets) for (const r of t.results) summary[r.status]++;
   return { targets, summary, durationMs: performance.now() - t0 };

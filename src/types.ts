@@ -57,13 +57,29 @@ export interface QueryFn {
   <R extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
 }
 
+/** Run-wide options, the same for every check. */
 export interface CheckOptions {
   /** Synapse release given with --synapse-version, e.g. "1.120.0". */
   synapseVersion?: string;
   /** Read every table maximum, even without an index. */
   thorough?: boolean;
+  /** "Today", for end-of-life and age comparisons; tests pin it. */
+  now?: Date;
   [key: string]: unknown;
 }
+
+/**
+ * A setting a check declares (a threshold, a switch). Users set it with `--set id.name=value`
+ * (and later a rules file); the check reads the resolved value from `ctx.params`.
+ */
+export interface ParamSpec {
+  /** bytes accepts "16GiB", "512MB", "8kB" (1 kB = 1024 bytes, as PostgreSQL counts); duration accepts "500ms", "30s", "5min", "2h", "1d" and yields seconds. */
+  type: 'number' | 'integer' | 'string' | 'boolean' | 'bytes' | 'duration';
+  default: number | string | boolean | null;
+  description: string;
+}
+
+export type ParamValues = Record<string, number | string | boolean | null>;
 
 export interface CheckContext {
   facts: ServerFacts;
@@ -71,6 +87,8 @@ export interface CheckContext {
   /** Runs inside the read-only transaction with the session's timeouts. */
   query: QueryFn;
   options: CheckOptions;
+  /** This check's declared params, defaults overridden by what the user set. */
+  params: ParamValues;
 }
 
 export interface Check {
@@ -82,6 +100,8 @@ export interface Check {
   docs: string;
   /** Which applications the check concerns; "synapse" checks skip on other databases. */
   tags?: string[];
+  /** Settings the user may change, by name (kebab-case or snake_case, as the check chooses). */
+  params?: Record<string, ParamSpec>;
   run(ctx: CheckContext): Promise<Finding | Finding[]>;
 }
 

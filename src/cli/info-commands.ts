@@ -1,0 +1,27 @@
+import { EXIT } from '../errors.js';
+import { allChecks, findCheck } from '../registry.js';
+import type { Format } from './common-options.js';
+import type { Io } from './io.js';
+
+export function listCommand(args: { format: Format }, io: Io): number {
+  const checks = allChecks();
+  if (args.format === 'json') {
+    const rows = checks.map((c) => ({ id: c.id, title: c.title, description: c.description, tags: c.tags ?? [], params: c.params ?? {} }));
+    io.stdout(JSON.stringify(rows, null, 2) + '\n');
+  } else {
+    const width = Math.max(...checks.map((c) => c.id.length));
+    io.stdout(checks.map((c) => `${c.id.padEnd(width)}  ${c.title}`).join('\n') + '\n');
+  }
+  return EXIT.ok;
+}
+
+export function explainCommand(id: string, io: Io): number {
+  const check = findCheck(allChecks(), id);
+  const params = Object.entries(check.params ?? {});
+  const paramText = params.length
+    ? `\n\nParams (set with --set ${check.id}.<name>=<value>):\n` +
+      params.map(([name, p]) => `  ${name} (${p.type}, default ${JSON.stringify(p.default)}): ${p.description}`).join('\n')
+    : '';
+  io.stdout(`${check.id}: ${check.title}\n\n${check.description}\n\n${check.docs.trim()}${paramText}\n`);
+  return EXIT.ok;
+}
