@@ -21,6 +21,14 @@ export interface Finding {
   object?: string;
   details?: Record<string, unknown>;
   remediation?: Remediation[];
+  /** Set when a rules-file waiver accepts this finding: shown, but not counted for the exit code. */
+  waived?: Waiver;
+}
+
+export interface Waiver {
+  reason: string;
+  /** ISO date (YYYY-MM-DD) after which the waiver stops applying. */
+  expires?: string;
 }
 
 /** Server facts gathered once per connection, before any check runs. */
