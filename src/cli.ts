@@ -9,7 +9,6 @@ import { EXIT, PreflightError, usageError } from './errors.js';
 import { redact } from './redact.js';
 import { jsonErrorReport } from './reporters/json.js';
 import { renderError } from './reporters/text.js';
-import { runDemo } from './demo.js';
 import { checkCommand } from './cli/check-command.js';
 import { withCheckOptions, type CheckArgs, type Format } from './cli/common-options.js';
 import { explainCommand, listCommand } from './cli/info-commands.js';
@@ -41,6 +40,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         code = explainCommand(String(args.id), io);
       })
       .command('demo', 'Start a throwaway PostgreSQL, break a Synapse-like database, check it, fix it, check again', (y) => y.option('color', { type: 'boolean', default: true }), async (args) => {
+        // Loaded on demand: the demo pulls in the throwaway-server harness, which `check` never needs.
+        const { runDemo } = await import('./demo.js');
         code = await runDemo({ color: useColor(args, io), write: io.stdout });
       })
       .strict()
