@@ -1,0 +1,115 @@
+// --format github: GitHub Actions workflow commands, one annotation per problem finding
+// (::error, ::warning, ::notice), and a Markdown job summary for $GITHUB_STEP_SUMMARY.
+// Every value is escaped as the Actions toolkit escapes it, so no message (a database name,
+// an object name) can end an annotation early or start a command of its own.
+import type { Report, TargetReport } from '../runner.js';
+import { describeTarget } from '../config/target.js';
+import type { CheckResult, Finding, Remediation, Status } from '../types.js';
+import { TOOL } from '../version.js';
+import type { ReportContext } from './context.js';
+import { findingLine, isProblem, remediationText } from './findings.js';
+import { ConfigLocator, displayPath } from './locate.js';
+import { summaryLine } from './text.js';
+
+/** The message part of a command: %, CR and LF are encoded (actions/toolkit escapeData). */
+export function escapeData(text: string): string {
+  return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+/** A property value: as data, plus the `:` and `,` that separate properties (escapeProperty). */
+export function escapeProperty(text: string): string {
+  return escapeData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+export function workflowCommand(command: string, properties: Record<string, string | number | undefined>, message: string): string {
+  const props = Object.entries(properties)
+    .filter((e): e is [string, string | number] => e[1] !== undefined)
+    .map(([k, v]) => `${k}=${escapeProperty(String(v))}`)
+    .join(',');
+  return `::${command}${props ? ` ${props}` : ''}::${escapeData(message)}`;
+}
+
+function commandFor(f: Finding): 'error' | 'warning' | 'notice' {
+  if (f.waived) return 'notice';
+  if (f.status === 'error' || f.status === 'failed') return 'error';
+  return f.status === 'warning' ? 'warning' : 'notice';
+}
+
+function annotation(t: TargetReport, r: CheckResult, f: Finding, multiDb: boolean, locator: ConfigLocator, baseDir: string): string {
+  const where = locator.locate(t.target, f);
+  const title = `${r.id}${multiDb ? ` [${t.target.label}]` : ''}: ${f.waived ? `${f.status}, waived` : f.status}`;
+  const steps = f.remediation ?? [];
+  const line = findingLine(f, t.facts?.database);
+  const message = steps.length > 0 ? `${line}\n\nHow to fix:\n${remediationText(steps)}` : line;
+  return workflowCommand(
+    commandFor(f),
+    { title, file: where ? displayPath(where.file, baseDir).path : undefined, line: where?.line },
+    message,
+  );
+}
+
+export function renderGithub(report: Report, ctx: ReportContext = {}): string {
+  // In a workflow, $GITHUB_WORKSPACE is the checkout: the CLI passes it as baseDir.
+  const baseDir = ctx.baseDir ?? process.cwd();
+  const locator = new ConfigLocator();
+  const multiDb = report.targets.length > 1;
+  const lines: string[] = [];
+  for (const t of report.targets) {
+    if (t.error) {
+      lines.push(workflowCommand('error', { title: `${TOOL.name}: database ${t.target.label} could not be checked` }, `${t.error.message} [${t.error.code}]${t.error.remediation.length ? `\n\nHow to fix:\n${remediationText(t.error.remediation)}` : ''}`));
+    }
+    for (const r of t.results) for (const f of r.findings) if (isProblem(f)) lines.push(annotation(t, r, f, multiDb, locator, baseDir));
+  }
+  lines.push(`${TOOL.name}: ${summaryLine(report)}`);
+  return lines.join('\n') + '\n';
+}
+
+// ---- the job summary ----
+
+const MARKS: Record<Status, string> = { ok: '✅', skipped: '⏭️', info: 'ℹ️', warning: '⚠️', error: '❌', failed: '❌' };
+
+export function html(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function tableCell(text: string): string {
+  return html(text).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+
+/** A fence longer than any run of backticks in the text, so the text cannot close it. */
+function fenced(text: string, lang: string): string {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(longest + 1);
+  return `${fence}${lang}\n${text}\n${fence}`;
+}
+
+const LANG: Record<Remediation['kind'], string> = { sql: 'sql', shell: 'sh', config: 'yaml', text: '' };
+
+function remediationMarkdown(steps: Remediation[]): string[] {
+  return steps.flatMap((s, i) =>
+    s.kind === 'text' ? [`${i + 1}. ${html(s.text)}`, ''] : [`${i + 1}. ${html(s.title ?? s.kind)}`, '', fenced(s.text, LANG[s.kind]), ''],
+  );
+}
+
+export function renderStepSummary(report: Report, _ctx: ReportContext = {}): string {
+  const out = [`## ${TOOL.name}: ${html(summaryLine(report))}`, ''];
+  for (const t of report.targets) {
+    const d = describeTarget(t.target);
+    out.push(`### Database ${html(t.target.label)}: ${html(d.database)} at ${html(d.host)}:${d.port}${t.facts ? `, PostgreSQL ${html(t.facts.version)}` : ''}`, '');
+    if (t.error) out.push(`❌ could not be checked: ${html(t.error.message)} [${t.error.code}]`, '');
+    if (t.results.length === 0) continue;
+    out.push('| | check | status | what it found |', '| --- | --- | --- | --- |');
+    for (const r of t.results) {
+      const shown = r.findings.filter((f) => f.status !== 'ok');
+      const text = shown.length > 0 ? shown.map((f) => findingLine(f, t.facts?.database)).join('\n') : r.message;
+      const waived = shown.length > 0 && shown.filter(isProblem).every((f) => f.waived) && shown.some(isProblem);
+      out.push(`| ${MARKS[r.status]} | \`${r.id}\` | ${r.status}${waived ? ' (waived)' : ''} | ${tableCell(text)} |`);
+    }
+    out.push('');
+    for (const r of t.results) {
+      if (r.status === 'ok' || r.remediation.length === 0) continue;
+      out.push(`<details><summary>How to fix <code>${html(r.id)}</code></summary>`, '', ...remediationMarkdown(r.remediation), '</details>', '');
+    }
+  }
+  return out.join('\n') + '\n';
+}
