@@ -9,11 +9,11 @@ import { resolveTargets } from '../src/config/resolve.js';
 import { defineCheck } from '../src/define-check.js';
 import { quoteIdent, quoteLiteral } from '../src/quote.js';
 import { escapeData, escapeProperty, workflowCommand } from '../src/reporters/github.js';
-import { FORMATS, renderReport, type Format } from '../src/reporters/index.js';
+import { FORMATS, renderReport, renderStepSummary, type Format } from '../src/reporters/index.js';
 import { xmlAttr, xmlEscape } from '../src/reporters/junit.js';
 import { keyLine } from '../src/reporters/locate.js';
 import { escapeLabel } from '../src/reporters/prometheus.js';
-import { runChecks, type Report } from '../src/runner.js';
+import { runChecks, summarize, type Report } from '../src/runner.js';
 import { startThrowawayServer, type ThrowawayServer } from '../src/throwaway/server.js';
 import type { Check, Status } from '../src/types.js';
 import { runCli } from './helpers/cli.js';
@@ -396,5 +396,54 @@ describe('escaping', () => {
     // Not in the section: the deepest enclosing key.
     expect(keyLine(yaml, ['database', 'args', 'port'])).toBe(6);
     expect(keyLine(yaml, ['databases', 'main'])).toBeUndefined();
+  });
+});
+
+describe('a large report (thousands of findings in one check)', () => {
+  const manyCheck: Check = defineCheck({
+    id: 'many-findings',
+    title: 'Many findings',
+    description: 'One finding per object.',
+    docs: 'Test only.',
+    async run() {
+      return [];
+    },
+  });
+  const N = 3000;
+  const findings = Array.from({ length: N }, (_, i) => ({
+    status: (i % 3 === 0 ? 'error' : 'warning') as Status,
+    message: `sequence public.seq_${i} is behind its table`,
+    object: `public.seq_${i}`,
+    remediation: [{ kind: 'sql' as const, title: 'Move it on', text: `SELECT setval('public.seq_${i}', ${i + 1});` }],
+  }));
+  const report: Report = {
+    targets: [
+      {
+        target: { label: 'master', connection: { host: 'db', port: 5432, user: 'u', database: 'synapse', sslmode: 'prefer', keywords: {} }, source: 'dsn' },
+        results: [summarize(manyCheck, 'master', findings, 1)],
+        roundTrips: 1,
+        durationMs: 1,
+      },
+    ],
+    summary: { ok: 0, skipped: 0, info: 0, warning: 0, error: 1, failed: 0 },
+    durationMs: 2,
+  };
+  const ctx = { checks: [manyCheck] };
+
+  it('SARIF stays valid with one result per finding, each at a stable place in the database', () => {
+    const results = validSarif(renderReport('sarif', report, ctx)).runs[0]!.results;
+    expect(results).toHaveLength(N);
+    expect(results[7]!.locations[0]!.physicalLocation.artifactLocation.uri).toBe('postgresql/synapse/public/seq_7');
+    expect(new Set(results.map((r) => JSON.stringify((r as unknown as { partialFingerprints: unknown }).partialFingerprints))).size).toBe(N);
+  });
+
+  it('JUnit and GitHub list every finding; the job summary stays under GitHub\'s 1 MiB', () => {
+    const junit = parseJunit(renderReport('junit', report, ctx)).testsuite[0]!.testcase[0]!;
+    expect(junit.failure!['#text']!.split('\n').filter((l) => /^(error|warning): public\.seq_/.test(l))).toHaveLength(N);
+    expect(parseWorkflowCommands(renderReport('github', report, ctx)).annotations).toHaveLength(N);
+    const summary = renderStepSummary(report, ctx);
+    expect(Buffer.byteLength(summary)).toBeLessThan(1024 * 1024);
+    expect(summary).toContain(`… and ${N - 20} more findings`);
+    expect(summary).toContain(`… and ${N - 20} more steps`);
   });
 });

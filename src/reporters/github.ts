@@ -7,7 +7,7 @@ import { describeTarget } from '../config/target.js';
 import type { CheckResult, Finding, Remediation, Status } from '../types.js';
 import { TOOL } from '../version.js';
 import type { ReportContext } from './context.js';
-import { findingLine, isProblem, remediationText } from './findings.js';
+import { findingLine, isProblem, isWaived, remediationText } from './findings.js';
 import { ConfigLocator, displayPath } from './locate.js';
 import { summaryLine } from './text.js';
 
@@ -91,25 +91,52 @@ function remediationMarkdown(steps: Remediation[]): string[] {
   );
 }
 
+/** Findings and fix steps listed per check; a 10,000-sequence report lists the rest in the log. */
+const SUMMARY_ITEMS = 20;
+/** GitHub refuses a step summary over 1 MiB; stay under it with room for the closing note. */
+const SUMMARY_MAX_BYTES = 1000 * 1000;
+
+function more(n: number, what: string): string {
+  return `… and ${n} more ${what} (all of them are in the annotations and the job log)`;
+}
+
 export function renderStepSummary(report: Report, _ctx: ReportContext = {}): string {
-  const out = [`## ${TOOL.name}: ${html(summaryLine(report))}`, ''];
+  // Built from whole blocks (a heading, a table, one check's fixes), so that when the size limit
+  // stops it, no table or code block is left open.
+  const blocks: string[] = [];
   for (const t of report.targets) {
     const d = describeTarget(t.target);
-    out.push(`### Database ${html(t.target.label)}: ${html(d.database)} at ${html(d.host)}:${d.port}${t.facts ? `, PostgreSQL ${html(t.facts.version)}` : ''}`, '');
-    if (t.error) out.push(`❌ could not be checked: ${html(t.error.message)} [${t.error.code}]`, '');
+    const head = [`### Database ${html(t.target.label)}: ${html(d.database)} at ${html(d.host)}:${d.port}${t.facts ? `, PostgreSQL ${html(t.facts.version)}` : ''}`, ''];
+    if (t.error) head.push(`❌ could not be checked: ${html(t.error.message)} [${t.error.code}]`, '');
+    blocks.push(head.join('\n'));
     if (t.results.length === 0) continue;
-    out.push('| | check | status | what it found |', '| --- | --- | --- | --- |');
+    const table = ['| | check | status | what it found |', '| --- | --- | --- | --- |'];
     for (const r of t.results) {
       const shown = r.findings.filter((f) => f.status !== 'ok');
-      const text = shown.length > 0 ? shown.map((f) => findingLine(f, t.facts?.database)).join('\n') : r.message;
-      const waived = shown.length > 0 && shown.filter(isProblem).every((f) => f.waived) && shown.some(isProblem);
-      out.push(`| ${MARKS[r.status]} | \`${r.id}\` | ${r.status}${waived ? ' (waived)' : ''} | ${tableCell(text)} |`);
+      const lines = shown.slice(0, SUMMARY_ITEMS).map((f) => findingLine(f, t.facts?.database));
+      if (shown.length > SUMMARY_ITEMS) lines.push(more(shown.length - SUMMARY_ITEMS, 'findings'));
+      const text = lines.length > 0 ? lines.join('\n') : r.message;
+      table.push(`| ${MARKS[r.status]} | \`${r.id}\` | ${r.status}${isWaived(r) ? ' (waived)' : ''} | ${tableCell(text)} |`);
     }
-    out.push('');
+    blocks.push(table.join('\n') + '\n');
     for (const r of t.results) {
       if (r.status === 'ok' || r.remediation.length === 0) continue;
-      out.push(`<details><summary>How to fix <code>${html(r.id)}</code></summary>`, '', ...remediationMarkdown(r.remediation), '</details>', '');
+      const steps = r.remediation.slice(0, SUMMARY_ITEMS);
+      const fix = [`<details><summary>How to fix <code>${html(r.id)}</code></summary>`, '', ...remediationMarkdown(steps)];
+      if (r.remediation.length > steps.length) fix.push(more(r.remediation.length - steps.length, 'steps'), '');
+      fix.push('</details>', '');
+      blocks.push(fix.join('\n'));
     }
   }
-  return out.join('\n') + '\n';
+  const out = [`## ${TOOL.name}: ${html(summaryLine(report))}\n`];
+  let bytes = Buffer.byteLength(out[0]!);
+  for (const block of blocks) {
+    bytes += Buffer.byteLength(block) + 1;
+    if (bytes > SUMMARY_MAX_BYTES) {
+      out.push('**The summary stops here: GitHub allows 1 MiB.** Every finding is in the annotations and the job log.\n');
+      break;
+    }
+    out.push(block);
+  }
+  return out.join('\n');
 }

@@ -64,6 +64,8 @@ export function keyLine(lines: readonly string[], path: readonly string[]): numb
 /** Finds config lines for findings; reads each config file once per report. */
 export class ConfigLocator {
   private readonly cache = new Map<string, string[] | null>();
+  // Thousands of findings of one target share a handful of keys: look each up once.
+  private readonly located = new WeakMap<DatabaseTarget, Map<string, ConfigLocation | undefined>>();
 
   private lines(file: string): string[] | null {
     let lines = this.cache.get(file);
@@ -81,10 +83,21 @@ export class ConfigLocator {
 
   /** The config location of a finding, or undefined for a target that did not come from a config file. */
   locate(target: DatabaseTarget, finding?: Finding): ConfigLocation | undefined {
+    let byKey = this.located.get(target);
+    if (!byKey) this.located.set(target, (byKey = new Map()));
+    const configKey = configKeyOf(finding);
+    const memo = byKey.get(configKey ?? '');
+    if (memo !== undefined || byKey.has(configKey ?? '')) return memo;
+    const found = this.find(target, configKey);
+    byKey.set(configKey ?? '', found);
+    return found;
+  }
+
+  private find(target: DatabaseTarget, configKey: string | undefined): ConfigLocation | undefined {
     const files = target.synapse?.files ?? [];
     if (files.length === 0) return undefined;
     const sections = target.label === 'master' ? [['database'], ['databases', 'master']] : [['databases', target.label]];
-    const key = configKeyOf(finding)?.split('.');
+    const key = configKey?.split('.');
     const paths = !key ? sections : key[0] === 'database' ? sections.map((s) => [...s, ...key.slice(1)]) : [key];
     for (const path of paths) {
       // Later files replace whole top-level sections (Synapse's merge), so the last one that has it wins.
@@ -98,8 +111,21 @@ export class ConfigLocator {
   }
 }
 
+const displayed = new Map<string, { path: string; relative: boolean }>();
+
 /** A path as code scanning wants it: relative to the repository root when inside it, else absolute. */
 export function displayPath(file: string, baseDir: string): { path: string; relative: boolean } {
+  const key = `${baseDir}\0${file}`;
+  let shown = displayed.get(key);
+  if (!shown) {
+    shown = computeDisplayPath(file, baseDir);
+    if (displayed.size > 1000) displayed.clear();
+    displayed.set(key, shown);
+  }
+  return shown;
+}
+
+function computeDisplayPath(file: string, baseDir: string): { path: string; relative: boolean } {
   const abs = resolve(baseDir, file);
   const rel = relative(resolve(baseDir), abs);
   if (rel && !rel.startsWith('..') && !isAbsolute(rel)) return { path: rel.split(sep).join('/'), relative: true };

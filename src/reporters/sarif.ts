@@ -120,7 +120,6 @@ export function sarifReport(report: Report, ctx: ReportContext = {}) {
         status: f.status,
         ...(f.object ? { object: f.object } : {}),
         ...(f.details ? { details: f.details } : {}),
-        ...(steps.length > 0 ? { remediation: steps } : {}),
         ...(f.waived ? { waived: f.waived } : {}),
       },
     };
