@@ -14,7 +14,7 @@ import { xmlAttr, xmlEscape } from '../src/reporters/junit.js';
 import { keyLine } from '../src/reporters/locate.js';
 import { escapeLabel } from '../src/reporters/prometheus.js';
 import { runChecks, summarize, type Report } from '../src/runner.js';
-import { startThrowawayServer, type ThrowawayServer } from '../src/throwaway/server.js';
+import { freePort, startThrowawayServer, type ThrowawayServer } from '../src/throwaway/server.js';
 import type { Check, Status } from '../src/types.js';
 import { runCli } from './helpers/cli.js';
 import { parseJunit, parsePrometheus, parseWorkflowCommands, validSarif, type JunitSuite } from './helpers/formats.js';
@@ -220,6 +220,24 @@ describe('--output and --report', () => {
     const result = validSarif(readFileSync(sarif, 'utf8')).runs[0]!.results.find((x) => x.ruleId === 'database-encoding')!;
     expect(result.locations[0]!.physicalLocation.artifactLocation.uri).toBe(`postgresql/${db}`);
     expect(result.locations[0]!.logicalLocations![0]).toMatchObject({ fullyQualifiedName: db, kind: 'database' });
+  });
+
+  it('a database that cannot be reached: exit 3, and every report says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgpf-down-'));
+    const { files, argv } = reportFlags(dir);
+    const port = await freePort();
+    const r = await runCli(['--dsn', `postgresql://u@127.0.0.1:${port}/db`, '--format', 'json', ...argv]);
+    expect(r.code).toBe(3);
+    const sarif = validSarif(readFileSync(files.sarif, 'utf8')).runs[0]!;
+    expect(sarif.invocations[0]!.executionSuccessful).toBe(false);
+    expect(sarif.invocations[0]!.toolExecutionNotifications![0]!.message.text).toMatch(/^database master could not be checked: /);
+    const junit = parseJunit(readFileSync(files.junit, 'utf8'));
+    expect(junit['@_errors']).toBe('1');
+    expect(junit.testsuite[0]!.testcase[0]!.error!['@_type']).toBe('connect-refused');
+    const gh = parseWorkflowCommands(readFileSync(files.github, 'utf8')).annotations;
+    expect(gh.map((a) => [a.command, a.properties.title])).toEqual([['error', 'pg-preflight: database master could not be checked']]);
+    const up = parsePrometheus(readFileSync(files.prometheus, 'utf8')).samples.filter((s) => s.name === 'pg_preflight_database_up');
+    expect(up.map((s) => s.value)).toEqual([0]);
   });
 
   it('a bad --report or an unwritable path is exit 2 before any database is contacted', async () => {

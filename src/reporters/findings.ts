@@ -4,7 +4,7 @@ import type { FailOn } from '../preflight.js';
 import { STATUSES, statusAtLeast, worstStatus, type CheckResult, type Finding, type Remediation, type Status, type Waiver } from '../types.js';
 
 /** Findings a reporter lists one by one: everything but `ok` and `skipped`. */
-export function isProblem(f: Finding): boolean {
+export function isProblem(f: Pick<Finding, 'status'>): boolean {
   return f.status !== 'ok' && f.status !== 'skipped';
 }
 
@@ -28,7 +28,7 @@ export function countedStatus(r: CheckResult): Status {
 /** True when the check saw a problem and waivers accept all of its worst findings. */
 export function isWaived(r: CheckResult): boolean {
   const seen = seenStatus(r);
-  return isProblem({ status: seen, message: '' }) && r.findings.filter((f) => f.status === seen).every((f) => f.waived);
+  return isProblem({ status: seen }) && r.findings.filter((f) => f.status === seen).every((f) => f.waived);
 }
 
 /** The threshold --fail-on sets, or undefined for `never`. */
