@@ -1,16 +1,16 @@
 import { resolveTargets } from '../config/resolve.js';
 import { parseSetFlags } from '../params.js';
 import { exitCodeFor, parseFailOn } from '../preflight.js';
-import { redact, secretsOf } from '../redact.js';
+import { secretsOf } from '../redact.js';
 import { allChecks, parseIdList, selectChecks } from '../registry.js';
-import { jsonReport } from '../reporters/json.js';
-import { textReport } from '../reporters/text.js';
 import { runChecks } from '../runner.js';
 import { limitsFrom, type CheckArgs } from './common-options.js';
 import { useColor, type Io } from './io.js';
+import { planOutputs, writeReports } from './report-output.js';
 
 export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   const failOn = parseFailOn(args['fail-on']);
+  const outputs = planOutputs(args);
   const { targets } = resolveTargets({ dsn: args.dsn, configPaths: args.config, env: io.env });
   const secrets = secretsOf(targets, [io.env.PGPASSWORD]);
   const known = allChecks();
@@ -22,10 +22,6 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
     options: { synapseVersion: args['synapse-version'], thorough: args.thorough },
     params: parseSetFlags(args.set ?? [], known),
   });
-  const out =
-    args.format === 'json'
-      ? JSON.stringify(jsonReport(report), null, 2) + '\n'
-      : textReport(report, { color: useColor(args, io), quiet: args.quiet });
-  if (out.trim()) io.stdout(redact(out, secrets));
+  writeReports(report, outputs, { io, secrets, checks, failOn, color: useColor(args, io), quiet: args.quiet });
   return exitCodeFor(report, failOn);
 }

@@ -2,8 +2,9 @@ import type { Argv } from 'yargs';
 import type { SessionLimits } from '../connection.js';
 import { usageError } from '../errors.js';
 import { parseIdList } from '../registry.js';
+import { FORMATS, type Format } from '../reporters/index.js';
 
-export type Format = 'text' | 'json';
+export type { Format };
 
 /** Options shared by every command that talks to a database (check, fix). */
 export interface ConnectionArgs {
@@ -16,6 +17,8 @@ export interface ConnectionArgs {
 
 export interface CheckArgs extends ConnectionArgs {
   format: Format;
+  output?: string;
+  report?: string[];
   color: boolean;
   quiet: boolean;
   'fail-on': string;
@@ -37,7 +40,9 @@ export function withConnectionOptions<T>(y: Argv<T>) {
 
 export function withCheckOptions<T>(y: Argv<T>) {
   return withConnectionOptions(y)
-    .option('format', { alias: 'f', choices: ['text', 'json'] as const, default: 'text' as Format, describe: 'Output format', group: 'Output:' })
+    .option('format', { alias: 'f', choices: FORMATS, default: 'text' as Format, describe: 'Output format', group: 'Output:' })
+    .option('output', { alias: 'o', type: 'string', describe: 'Write the --format report to this file (atomically) instead of stdout', group: 'Output:' })
+    .option('report', { type: 'string', array: true, describe: 'Also write a report to a file: FORMAT:FILE, e.g. sarif:pg-preflight.sarif (repeatable)', group: 'Output:' })
     .option('color', { type: 'boolean', default: true, describe: 'Colour text output (--no-color; NO_COLOR and non-TTY also turn it off)', group: 'Output:' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing when all is well, only the problems otherwise', group: 'Output:' })
     .option('fail-on', { choices: ['error', 'warning', 'never'], default: 'error', describe: 'Lowest status that makes the exit code 1', group: 'Checks:' })

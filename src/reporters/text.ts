@@ -2,7 +2,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import type { PreflightError } from '../errors.js';
 import type { Report, TargetReport } from '../runner.js';
 import { describeTarget } from '../config/target.js';
-import { STATUSES, type CheckResult, type Remediation, type Status } from '../types.js';
+import { STATUSES, type CheckResult, type Finding, type Remediation, type Status } from '../types.js';
 import { TOOL } from '../version.js';
 
 export interface TextOptions {
@@ -51,13 +51,19 @@ export function renderRemediation(steps: Remediation[], c: ChalkInstance, printe
   return lines;
 }
 
+/** A waived finding is shown as it is, with the waiver that accepts it. */
+function waivedNote(f: Finding | undefined, c: ChalkInstance): string {
+  return f?.waived ? c.dim(` [waived: ${f.waived.reason}${f.waived.expires ? `, until ${f.waived.expires}` : ''}]`) : '';
+}
+
 function renderResult(r: CheckResult, c: ChalkInstance, multiDb: boolean, printed: Map<string, string>): string[] {
   const mark = paint(c, r.status, `${MARKS[r.status]} ${r.status.padEnd(7)}`);
-  const lines = [`${mark} ${c.bold(r.id)}${multiDb ? c.dim(` [${r.database}]`) : ''}: ${r.message}`];
+  const only = r.findings.length === 1 ? r.findings[0] : undefined;
+  const lines = [`${mark} ${c.bold(r.id)}${multiDb ? c.dim(` [${r.database}]`) : ''}: ${r.message}${waivedNote(only, c)}`];
   if (r.findings.length > 1) {
     for (const f of r.findings) {
       if (f.status === 'ok') continue;
-      lines.push(`    ${paint(c, f.status, MARKS[f.status])} ${f.object ? `${f.object}: ` : ''}${f.message}`);
+      lines.push(`    ${paint(c, f.status, MARKS[f.status])} ${f.object ? `${f.object}: ` : ''}${f.message}${waivedNote(f, c)}`);
     }
   }
   if (r.remediation.length > 0 && r.status !== 'ok') {

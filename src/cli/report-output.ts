@@ -1,0 +1,79 @@
+// Where the reports of one run go: the main --format to stdout (or --output FILE), and each
+// --report FORMAT:FILE to its file. Everything written is redacted, files included.
+import { appendFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { usageError } from '../errors.js';
+import { assertWritable, writeFileAtomic } from '../output.js';
+import type { FailOn } from '../preflight.js';
+import { redact } from '../redact.js';
+import { FORMATS, isFormat, renderReport, renderStepSummary, secretFormsFor, type Format, type ReportContext } from '../reporters/index.js';
+import type { Report } from '../runner.js';
+import type { Check } from '../types.js';
+import type { Io } from './io.js';
+
+export interface OutputPlan {
+  main: { format: Format; file?: string };
+  extra: { format: Format; file: string }[];
+}
+
+/** Parses --output and --report and checks every file can be written, before anything runs. */
+export function planOutputs(args: { format: Format; output?: string; report?: string[] }): OutputPlan {
+  const extra = (args.report ?? []).map((spec) => {
+    const colon = spec.indexOf(':');
+    const format = colon > 0 ? spec.slice(0, colon) : '';
+    const file = colon > 0 ? spec.slice(colon + 1) : '';
+    if (!isFormat(format) || !file) {
+      throw usageError('usage', `--report takes FORMAT:FILE with FORMAT one of ${FORMATS.join(', ')}, not "${spec}"`);
+    }
+    return { format, file };
+  });
+  const plan: OutputPlan = { main: { format: args.format, ...(args.output ? { file: args.output } : {}) }, extra };
+  const files = [...(plan.main.file ? [plan.main.file] : []), ...extra.map((e) => e.file)];
+  const seen = new Set<string>();
+  for (const f of files) {
+    if (seen.has(resolve(f))) throw usageError('usage', `${f} is named by more than one of --output and --report; give each report its own file`);
+    seen.add(resolve(f));
+  }
+  if (plan.main.file) assertWritable(plan.main.file, '--output');
+  for (const e of extra) assertWritable(e.file, `--report ${e.format}:`);
+  return plan;
+}
+
+export interface WriteOptions {
+  io: Io;
+  /** Passwords to redact, in every form each format could escape them to. */
+  secrets: string[];
+  checks: readonly Check[];
+  failOn: FailOn;
+  color: boolean;
+  quiet: boolean;
+}
+
+export function writeReports(report: Report, plan: OutputPlan, opts: WriteOptions): void {
+  const { io } = opts;
+  const ctx: ReportContext = {
+    checks: opts.checks,
+    failOn: opts.failOn,
+    now: new Date(),
+    // In GitHub Actions, annotation paths are relative to the checkout.
+    baseDir: io.env.GITHUB_WORKSPACE || process.cwd(),
+    quiet: opts.quiet,
+  };
+  const render = (format: Format, color: boolean) => redact(renderReport(format, report, { ...ctx, color }), secretFormsFor(format, opts.secrets));
+
+  for (const e of plan.extra) writeFileAtomic(e.file, render(e.format, false));
+  if (plan.main.file) writeFileAtomic(plan.main.file, render(plan.main.format, false));
+  else {
+    const out = render(plan.main.format, opts.color);
+    if (out.trim()) io.stdout(out);
+  }
+
+  const summaryFile = io.env.GITHUB_STEP_SUMMARY;
+  if (summaryFile && [plan.main, ...plan.extra].some((o) => o.format === 'github')) {
+    try {
+      appendFileSync(summaryFile, redact(renderStepSummary(report, ctx), secretFormsFor('github', opts.secrets)));
+    } catch (err) {
+      throw usageError('output-write', `cannot append the job summary to $GITHUB_STEP_SUMMARY (${summaryFile}): ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
+}
