@@ -36,7 +36,9 @@ colls AS (
    WHERE c.oid IN (SELECT coll FROM idx)
 ),
 db AS (
-  SELECT d.datname AS name, d.datcollate AS collate, ${dbVersions}
+  SELECT d.datname AS name, d.datcollate AS collate,
+         coalesce(to_jsonb(d) ->> 'datlocprovider', 'c') AS provider,
+         coalesce(to_jsonb(d) ->> 'datlocale', to_jsonb(d) ->> 'daticulocale') AS locale, ${dbVersions}
     FROM pg_database d WHERE d.datname = current_database()
 ),
 drifted AS (
@@ -49,6 +51,7 @@ SELECT (SELECT row_to_json(db) FROM db) AS db,
        (SELECT coalesce(json_agg(t ORDER BY t.schema, t.name), '[]') FROM (
           SELECT ns.nspname AS schema, ic.relname AS name, tn.nspname AS table_schema, tc.relname AS table_name,
                  i.indisunique AS "unique",
+                 coalesce((to_jsonb(i) ->> 'indnullsnotdistinct')::boolean, false) AS nulls_not_distinct,
                  array(SELECT DISTINCT idx.coll FROM idx WHERE idx.indexrelid = i.indexrelid
                         AND idx.coll IN (SELECT oid FROM drifted)) AS collations,
                  array(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, ${keyCount}::int) AS k ORDER BY k) AS keys,
@@ -79,6 +82,8 @@ interface IndexRow {
   table_schema: string;
   table_name: string;
   unique: boolean;
+  /** UNIQUE NULLS NOT DISTINCT (15+): NULL keys collide too. */
+  nulls_not_distinct: boolean;
   collations: number[];
   keys: string[];
   predicate: string | null;
@@ -87,6 +92,10 @@ interface IndexRow {
 interface DbRow {
   name: string;
   collate: string;
+  /** datlocprovider (15+): c, i or b. */
+  provider: string;
+  /** The ICU or builtin locale (15+), when the provider is not libc. */
+  locale: string | null;
   recorded: string | null;
   actual: string | null;
 }
@@ -118,12 +127,17 @@ function reindexStep(ix: IndexRow, major: number): Remediation {
 /** What to run when a REINDEX of a unique index fails on duplicates: they exist already. */
 function duplicateSteps(ix: IndexRow, major: number): Remediation[] {
   const groupBy = ix.keys.map((_, i) => String(i + 1)).join(', ');
-  const where = ix.predicate ? ` WHERE ${ix.predicate}` : '';
+  // A unique index lets any number of rows with a NULL key in (unless NULLS NOT DISTINCT), and
+  // GROUP BY would lump them together: only keys without NULLs can be duplicates.
+  const conditions = [...(ix.predicate ? [`(${ix.predicate})`] : []), ...(ix.nulls_not_distinct ? [] : ix.keys.map((k) => `(${k}) IS NOT NULL`))];
+  const where = conditions.length ? ` WHERE ${conditions.join(' AND ')}` : '';
   const steps: Remediation[] = [
     {
       kind: 'sql',
-      title: `only if the REINDEX of ${ix.schema}.${ix.name} fails with a duplicate key error: corruption already happened (the index let rows in that collide under the new ordering). This lists the duplicated keys; keep one row of each and delete the others by hand (application stopped), then run that REINDEX again`,
-      text: `SELECT ${ix.keys.join(', ')}, count(*) AS copies FROM ${quoteQualified(ix.table_schema, ix.table_name)}${where} GROUP BY ${groupBy} HAVING count(*) > 1;`,
+      title: `only if the REINDEX of ${ix.schema}.${ix.name} fails with a duplicate key error: corruption already happened (the index let rows in that collide under the new ordering). This lists the duplicated keys and where their rows are; with the application stopped, keep one row of each and delete the others by hand, by ctid (DELETE FROM ${quoteQualified(ix.table_schema, ix.table_name)} WHERE ctid = '(0,3)'), since lookups through the damaged index miss rows (the query reads the table with TABLESAMPLE SYSTEM (100) to stay off it). Then run that REINDEX again`,
+      // TABLESAMPLE SYSTEM (100) reads every page and can never be planned as an index scan,
+      // which would go through the damaged index and miss exactly the rows we look for.
+      text: `SELECT ${ix.keys.join(', ')}, count(*) AS copies, array_agg(ctid) AS ctids FROM ${quoteQualified(ix.table_schema, ix.table_name)} TABLESAMPLE SYSTEM (100)${where} GROUP BY ${groupBy} HAVING count(*) > 1;`,
     },
   ];
   if (major >= 12 && !isSystemSchema(ix.schema)) {
@@ -209,9 +223,10 @@ server.`,
     const rebuilt = new Set<string>();
     const usingColl = (oid: number) => indexes.filter((ix) => ix.collations.map(Number).includes(oid));
 
+    const defaultName = db.provider === 'c' ? db.collate : `${PROVIDERS[db.provider] ?? db.provider} ${db.locale ?? db.collate}`;
     if (db.recorded !== null && db.actual !== db.recorded) {
       findings.push(
-        driftFinding(ctx, `the default collation of database ${db.name} (${db.collate})`, db.name, db.recorded, db.actual, usingColl(DEFAULT_COLLATION_OID), rebuilt, {
+        driftFinding(ctx, `the default collation of database ${db.name} (${defaultName})`, db.name, db.recorded, db.actual, usingColl(DEFAULT_COLLATION_OID), rebuilt, {
           kind: 'sql',
           title: 'after every REINDEX above succeeded: record the version the library provides now (as the database owner)',
           text: `ALTER DATABASE ${quoteIdent(db.name)} REFRESH COLLATION VERSION;`,
@@ -230,10 +245,11 @@ server.`,
     }
 
     const defaultColl = collations.find((c) => Number(c.oid) === DEFAULT_COLLATION_OID);
-    const defaultIsC = NEVER_DRIFT.has(db.collate);
+    // The builtin provider's C locale (17+) is the same code-point order as libc's C.
+    const defaultIsC = (db.provider === 'c' && NEVER_DRIFT.has(db.collate)) || (db.provider === 'b' && db.locale === 'C');
     const checked = collations.filter((c) => Number(c.oid) !== DEFAULT_COLLATION_OID);
     const details = {
-      defaultCollation: db.collate,
+      defaultCollation: defaultName,
       ...(facts.major >= 15 ? { defaultRecorded: db.recorded, defaultActual: db.actual } : {}),
       collations: checked.map((c) => ({ name: `${c.schema}.${c.name}`, provider: PROVIDERS[c.provider] ?? c.provider, recorded: c.recorded, actual: c.actual, indexes: Number(c.indexes) })),
     };
@@ -244,15 +260,15 @@ server.`,
     if (facts.major < 15 && !defaultIsC && defaultColl && Number(defaultColl.indexes) > 0) {
       return {
         status: 'skipped',
-        message: `PostgreSQL ${facts.major} does not record the version of the database's default collation (${db.collate}), so a library change under the ${defaultColl.indexes} indexes that use it cannot be seen (it can from 15; a default of C never changes). ${checked.length ? `The ${checked.length} other collation(s) indexes use match the library.` : ''}`.trim(),
+        message: `PostgreSQL ${facts.major} does not record the version of the database's default collation (${defaultName}), so a library change under the ${defaultColl.indexes} indexes that use it cannot be seen (it can from 15; a default of C never changes). ${checked.length ? `The ${checked.length} other collation(s) indexes use match the library.` : ''}`.trim(),
         details,
       };
     }
     const defaultText = defaultIsC
-      ? `the default collation is ${db.collate}, which has no version and never changes (one more reason Synapse wants C)`
+      ? `the default collation is ${defaultName}, which has no version and never changes (one more reason Synapse wants C)`
       : db.recorded !== null
-        ? `the default collation ${db.collate} is at version ${db.recorded}, as the library provides`
-        : `the default collation ${db.collate} has no recorded version`;
+        ? `the default collation ${defaultName} is at version ${db.recorded}, as the library provides`
+        : `the default collation ${defaultName} has no recorded version`;
     const versioned = checked.filter((c) => c.recorded !== null);
     return {
       status: 'ok',
