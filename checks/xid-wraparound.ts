@@ -75,7 +75,8 @@ interface Holder {
 }
 
 function millions(n: number): string {
-  if (n >= 1_000_000) return `${(n / 1_000_000).toFixed(n >= 100_000_000 ? 0 : 1).replace(/\.0$/, '')} million`;
+  if (n >= 100_000_000) return `${Math.round(n / 1_000_000).toLocaleString('en-US')} million`;
+  if (n >= 1_000_000) return `${(n / 1_000_000).toFixed(1).replace(/\.0$/, '')} million`;
   return n.toLocaleString('en-US');
 }
 
