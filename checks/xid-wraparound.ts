@@ -14,7 +14,8 @@ const STOP_AGE = WRAP_AGE - 3_000_000;
 // One round trip: every database's age, this database's oldest tables (a table's TOAST table is
 // vacuumed with it, so the older of the two counts), and whatever keeps VACUUM from freezing past
 // a point: running transactions (backend_xid/backend_xmin are shown to every role), prepared
-// transactions and replication slots.
+// transactions and replication slots. Autovacuum workers and other background processes also
+// hold an xmin while they work; they are not what to end.
 const WRAPAROUND_SQL = `
 WITH tables AS (
   SELECT n.nspname AS schema, c.relname AS name, c.relpersistence = 't' AS temporary,
@@ -38,7 +39,8 @@ SELECT
             greatest(age(backend_xid), age(backend_xmin)) AS age
        FROM pg_stat_activity
       WHERE (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL) AND pid <> pg_backend_pid()
-        AND backend_type = 'client backend'
+        -- backend_type is hidden (NULL) in other roles' sessions unless we may see them.
+        AND (backend_type IS NULL OR backend_type = 'client backend')
      UNION ALL
      SELECT 'prepared', gid, owner::text, database::text, NULL, NULL, prepared::text, age(transaction)
        FROM pg_prepared_xacts
@@ -90,7 +92,8 @@ function levelOf(age: number, warningAge: number, errorAge: number, freezeMaxAge
 function holderText(h: Holder): string {
   switch (h.kind) {
     case 'transaction':
-      return `the transaction of backend ${h.name} (user ${h.owner ?? '?'}, database ${h.database ?? '?'}${h.application ? `, application "${h.application}"` : ''}, ${h.state ?? 'state hidden'}, since ${h.since ?? '?'}), ${millions(h.age)} transactions old`;
+      // Another role's session shows its user, database and application but not its state.
+      return `the transaction of backend ${h.name} (user ${h.owner ?? '?'}, database ${h.database ?? '?'}${h.application ? `, application "${h.application}"` : ''}, ${h.state ? `${h.state}, since ${h.since}` : 'state hidden from this role'}), ${millions(h.age)} transactions old`;
     case 'prepared':
       return `the prepared transaction '${h.name}' (owner ${h.owner}, database ${h.database}, prepared ${h.since}), ${millions(h.age)} transactions old`;
     case 'slot':
@@ -103,7 +106,7 @@ function holderStep(h: Holder): Remediation {
     case 'transaction':
       return {
         kind: 'sql',
-        title: `end backend ${h.name} (its client gets an error; a session "idle in transaction" is usually a forgotten one; idle_in_transaction_session_timeout prevents them)`,
+        title: `as a superuser or ${h.owner ?? 'its user'}: end backend ${h.name} (its client gets an error; a session "idle in transaction" is usually a forgotten one, and idle_in_transaction_session_timeout ends such sessions on its own)`,
         text: `SELECT pg_terminate_backend(${Number(h.name)});`,
       };
     case 'prepared':

@@ -16,9 +16,9 @@ type Server = { host: string; port: number };
 // Thresholds low enough for a few thousand transactions to cross, as --set would give them.
 const LOW = ['warning_age=2000', 'error_age=1000000'];
 
-async function check(server: Server, db: string, set: string[] = LOW): Promise<CheckResult> {
+async function check(server: Server, db: string, set: string[] = LOW, user = 'postgres'): Promise<CheckResult> {
   const checks = allChecks();
-  const { targets } = resolveTargets({ dsn: dsnFor(server, db), env: { HOME: '/nonexistent' } });
+  const { targets } = resolveTargets({ dsn: dsnFor(server, db, user), env: { HOME: '/nonexistent' } });
   const report = await runChecks({
     targets,
     checks: selectChecks(checks, ['xid-wraparound']),
@@ -155,6 +155,11 @@ describe.each([10, 18])('xid-wraparound on PostgreSQL %i, aged', (major) => {
     );
     expect(texts).toContain('VACUUM (FREEZE, VERBOSE);');
     expect(texts).toContain(`vacuumdb -h 127.0.0.1 -p ${s.port} -U postgres --freeze --verbose --dbname=postgres`);
+
+    // A role without privileges sees other sessions' xmin but not their state or application.
+    await sql(s, 'postgres', 'CREATE ROLE plain LOGIN');
+    const asPlain = await check(s, 'held', LOW, 'plain');
+    expect(asPlain.findings.find((f) => /^backend \d+$/.test(f.object ?? ''))?.message).toMatch(/^the transaction of backend \d+ \(user postgres, database held, application "left open", state hidden from this role\), 3,0\d\d transactions old/);
 
     await applyRemediation(s, r, 'held');
     await idle.end().catch(() => undefined);
