@@ -135,6 +135,10 @@ start instead of silent.`,
     if (state.sharedBuffers < min) {
       return { status: 'ok', message: `shared_buffers is ${sb}, under the ${humanSize(min)} from which huge pages are worth setting up`, details };
     }
+    if (ctx.facts.major >= 15 && state.needed === undefined) {
+      // -1: the server's platform has no huge pages it could use (not Linux, or no MAP_HUGETLB).
+      return { status: 'skipped', message: `the server reports no huge page count (shared_memory_size_in_huge_pages = -1): its platform offers PostgreSQL no huge pages`, details };
+    }
     if (state.mode === 'on') {
       return { status: 'ok', message: `huge_pages = on: the server runs on huge pages (it does not start without them)`, details };
     }

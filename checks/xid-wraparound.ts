@@ -161,8 +161,8 @@ export default defineCheck({
 transaction ID is 2^31 transactions old; autovacuum starts an aggressive freeze when a table
 passes autovacuum_freeze_max_age (default 200 million). If freezing cannot keep up, the server
 warns from 40 million before the limit and stops assigning transaction IDs about 3 million
-before it: no INSERT, UPDATE or DELETE until a VACUUM has run, which for a homeserver means an
-outage at the worst moment.
+before it (10 and 1 million in older releases): no INSERT, UPDATE or DELETE until a VACUUM has
+run, which for a homeserver means an outage at the worst moment.
 This check reads age(datfrozenxid) of every database and age(relfrozenxid) of this database's
 oldest tables (top_tables). Thresholds follow check_postgres's txn_wraparound action
 (bucardo/check_postgres, check_postgres.pl, sub check_txn_wraparound: default_warning
@@ -170,7 +170,8 @@ oldest tables (top_tables). Thresholds follow check_postgres's txn_wraparound ac
 warning_age, error from error_age, info above autovacuum_freeze_max_age.
 VACUUM cannot freeze past the oldest transaction still running, a prepared transaction nobody
 committed, or a replication slot's xmin/catalog_xmin; the check names those (from
-pg_stat_activity, pg_prepared_xacts, pg_replication_slots) when they are old.
+pg_stat_activity, pg_prepared_xacts, pg_replication_slots) when they are older than the lower of
+warning_age and autovacuum_freeze_max_age: a database can get no younger than they are.
 Fix: remove what holds the horizon back first (pg_terminate_backend, ROLLBACK PREPARED,
 pg_drop_replication_slot, each with its caveat), then VACUUM (FREEZE, VERBOSE) the oldest
 tables, or the whole database (vacuumdb --freeze for another database).`,
