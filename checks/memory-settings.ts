@@ -74,7 +74,9 @@ function worstCase(v: Values, n: Counts): number {
 }
 
 function describeValue(name: SizeName, v: Values, s: Setting): string {
-  if (name === 'autovacuum_work_mem' && v.autovacuum_work_mem === undefined) return `autovacuum_work_mem -1 (uses maintenance_work_mem)${defaultNote(s)}`;
+  if (name === 'autovacuum_work_mem' && v.autovacuum_work_mem === undefined) {
+    return `autovacuum_work_mem -1 (uses maintenance_work_mem${defaultNote(s).replace(/^ \((.*)\)$/, '; $1')})`;
+  }
   return `${name} ${humanSize(v[name] as number)}${defaultNote(s)}`;
 }
 
