@@ -4,5 +4,17 @@ import type { Check } from '../src/types.js';
 import serverVersion from './server-version.js';
 import databaseEncoding from './database-encoding.js';
 import databaseLocale from './database-locale.js';
+import memorySettings from './memory-settings.js';
+import hugePages from './huge-pages.js';
+import collationVersion from './collation-version.js';
+import xidWraparound from './xid-wraparound.js';
 
-export const BUILTIN_CHECKS: readonly Check[] = [serverVersion, databaseEncoding, databaseLocale];
+export const BUILTIN_CHECKS: readonly Check[] = [
+  serverVersion,
+  databaseEncoding,
+  databaseLocale,
+  memorySettings,
+  hugePages,
+  collationVersion,
+  xidWraparound,
+];

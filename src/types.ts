@@ -1,4 +1,5 @@
 import type { DatabaseTarget } from './config/target.js';
+import type { HostMemory } from './host-memory.js';
 
 /** Ordered from harmless to worst; `failed` means the check itself could not run to the end. */
 export const STATUSES = ['ok', 'skipped', 'info', 'warning', 'error', 'failed'] as const;
@@ -73,6 +74,11 @@ export interface CheckOptions {
   thorough?: boolean;
   /** "Today", for end-of-life and age comparisons; tests pin it. */
   now?: Date;
+  /**
+   * This machine's memory (/proc/meminfo), read by the CLI. Checks use it only for a server reached
+   * over a Unix socket or loopback (memory-settings, huge-pages); a check never reads it itself.
+   */
+  localHostMemory?: HostMemory;
   [key: string]: unknown;
 }
 

@@ -27,6 +27,7 @@ export interface CheckArgs extends ConnectionArgs {
   set?: string[];
   'synapse-version'?: string;
   thorough: boolean;
+  'db-host-memory'?: string;
 }
 
 export function withConnectionOptions<T>(y: Argv<T>) {
@@ -50,7 +51,8 @@ export function withCheckOptions<T>(y: Argv<T>) {
     .option('skip', { type: 'string', array: true, describe: 'Skip these check ids', group: 'Checks:' })
     .option('set', { type: 'string', array: true, describe: 'Set a check param: check-id.param=value (repeatable; "explain <id>" lists them)', group: 'Checks:' })
     .option('synapse-version', { type: 'string', describe: 'Synapse release that will run on the database, e.g. 1.157.1', group: 'Checks:' })
-    .option('thorough', { type: 'boolean', default: false, describe: 'Read table maxima even without an index (slow on large tables)', group: 'Checks:' });
+    .option('thorough', { type: 'boolean', default: false, describe: 'Read table maxima even without an index (slow on large tables)', group: 'Checks:' })
+    .option('db-host-memory', { type: 'string', describe: "RAM of the database host, e.g. 16GiB (memory-settings; default: /proc/meminfo when the server is on this machine)", group: 'Checks:' });
 }
 
 function seconds(name: string, value: number): number {

@@ -1,0 +1,313 @@
+import { defineCheck } from '../src/define-check.js';
+import { describeLocalReach, isOnThisHost } from '../src/host-memory.js';
+import { quoteLiteral } from '../src/quote.js';
+import type { CheckContext, Finding, Remediation, Setting, Status } from '../src/types.js';
+import { humanSize, pgSize, roundRecommendation, settingBytes } from '../src/units.js';
+
+const MB = 1024 ** 2;
+const GB = 1024 ** 3;
+
+/** The five settings the Synapse guide names, in its order, plus what multiplies work_mem. */
+const SIZE_SETTINGS = ['shared_buffers', 'effective_cache_size', 'work_mem', 'maintenance_work_mem', 'autovacuum_work_mem'] as const;
+type SizeName = (typeof SIZE_SETTINGS)[number];
+
+// initdb writes these two into postgresql.conf (it probes what the kernel allows, up to these), so
+// pg_settings reports them as "configuration file", not "default", on a cluster nobody tuned.
+const INITDB_DEFAULTS: Record<string, string> = { shared_buffers: String(128 * MB), max_connections: '100' };
+
+// pgtune's rules for a "web" server (le0pard/pgtune, src/features/configuration/configurationSlice.js),
+// with maintenance_work_mem capped at 2GB as the Synapse guide's era of pgtune did: autovacuum
+// workers each take that much when autovacuum_work_mem is -1.
+const MAINTENANCE_CAP = 2 * GB;
+const WORK_MEM_FLOOR = 4 * MB;
+
+interface HostMemory {
+  bytes: number;
+  source: string;
+}
+
+function hostMemory(ctx: CheckContext): HostMemory | undefined {
+  if (typeof ctx.params.host_memory === 'number') return { bytes: ctx.params.host_memory, source: 'given with --db-host-memory or memory-settings.host_memory' };
+  const local = ctx.options.localHostMemory;
+  if (local && isOnThisHost(ctx.target.connection)) {
+    return { bytes: local.totalBytes, source: `MemTotal in ${local.source} of this machine, as the server is reached over ${describeLocalReach(ctx.target.connection)}` };
+  }
+  return undefined;
+}
+
+function unknownMemoryReason(ctx: CheckContext): string {
+  const c = ctx.target.connection;
+  if (!isOnThisHost(c)) return `the server at ${c.host}:${c.port} is not on this machine`;
+  return 'the server is on this machine, but no /proc/meminfo was read';
+}
+
+/** "(the compiled-in default)" / "(initdb's default)" / "" */
+function defaultNote(s: Setting): string {
+  if (s.source === 'default' || (s.bootVal !== null && s.setting === s.bootVal)) return ' (the compiled-in default)';
+  const bytes = settingBytes(s);
+  const value = bytes === undefined ? s.setting : String(bytes);
+  return INITDB_DEFAULTS[s.name] === value ? " (initdb's default)" : '';
+}
+
+function isDefault(s: Setting): boolean {
+  return defaultNote(s) !== '';
+}
+
+interface Values {
+  shared_buffers: number;
+  effective_cache_size: number;
+  work_mem: number;
+  maintenance_work_mem: number;
+  /** undefined: -1, autovacuum uses maintenance_work_mem. */
+  autovacuum_work_mem: number | undefined;
+}
+
+interface Counts {
+  maxConnections: number;
+  autovacuumWorkers: number;
+  workerProcesses: number;
+}
+
+/** A lower bound of the worst case: every connection sorting once, every autovacuum worker at its limit. */
+function worstCase(v: Values, n: Counts): number {
+  return v.shared_buffers + n.maxConnections * v.work_mem + n.autovacuumWorkers * (v.autovacuum_work_mem ?? v.maintenance_work_mem);
+}
+
+function describeValue(name: SizeName, v: Values, s: Setting): string {
+  if (name === 'autovacuum_work_mem' && v.autovacuum_work_mem === undefined) {
+    return `autovacuum_work_mem -1 (uses maintenance_work_mem${defaultNote(s).replace(/^ \((.*)\)$/, '; $1')})`;
+  }
+  return `${name} ${humanSize(v[name] as number)}${defaultNote(s)}`;
+}
+
+interface Change {
+  name: SizeName;
+  value: number;
+  context: string;
+}
+
+function alterStep(change: Change): Remediation {
+  const restart = change.context === 'postmaster';
+  return {
+    kind: 'sql',
+    title: restart ? `as a superuser; needs a restart (${change.name} is read at server start)` : 'as a superuser; takes effect on reload',
+    // The setting names are this module's constants, not user input: written as people write them.
+    text: `ALTER SYSTEM SET ${change.name} = ${quoteLiteral(pgSize(change.value))};`,
+  };
+}
+
+function applySteps(changes: Change[]): Remediation[] {
+  const steps: Remediation[] = [];
+  if (changes.some((c) => c.context !== 'postmaster')) {
+    steps.push({ kind: 'sql', title: 'then load the new values (no restart needed for these)', text: 'SELECT pg_reload_conf();' });
+  }
+  const restart = changes.filter((c) => c.context === 'postmaster').map((c) => c.name);
+  if (restart.length > 0) {
+    steps.push({
+      kind: 'text',
+      text: `${restart.join(' and ')} only change${restart.length === 1 ? 's' : ''} when PostgreSQL restarts (e.g. "systemctl restart postgresql"); until then SHOW still prints the old value and pg_settings.pending_restart is true. Synapse reconnects on its own after the restart.`,
+    });
+  }
+  return steps;
+}
+
+export default defineCheck({
+  id: 'memory-settings',
+  title: 'Memory settings fit the database host',
+  description:
+    'shared_buffers, effective_cache_size, work_mem, maintenance_work_mem and autovacuum_work_mem against the memory of the database host (pgtune\'s rules of thumb), warning only on clear outliers.',
+  docs: `The Synapse guide names five settings worth tuning for larger deployments: shared_buffers,
+effective_cache_size, work_mem, maintenance_work_mem and autovacuum_work_mem, and notes that
+the right values depend on the database host's memory. This check compares them with the
+rules of thumb pgtune publishes (https://pgtune.leopard.in.ua, "web" profile):
+  shared_buffers        about 25% of RAM
+  effective_cache_size  about 75% of RAM (a planner hint; allocates nothing)
+  maintenance_work_mem  about RAM/16, at most 2GB
+  work_mem              (RAM - shared_buffers) / ((max_connections + max_worker_processes) * 3),
+                        at least 4MB
+It warns only on clear outliers: a value under a quarter of the rule (low_factor) on a host of
+at least 8GB (large_host; smaller hosts often share memory with Synapse itself, so there it is
+info), shared_buffers above half of RAM, effective_cache_size above RAM, and a worst case that
+can exceed RAM: shared_buffers + max_connections x work_mem + autovacuum_max_workers x
+(autovacuum_work_mem, or maintenance_work_mem when it is -1). That sum is a lower bound: one
+query can use work_mem several times (once per sort or hash, hashes up to hash_mem_multiplier
+times), so a total near RAM already invites the OOM killer.
+Host memory: --db-host-memory 16GiB (or --set memory-settings.host_memory=16GiB); otherwise,
+when the server is reached over a Unix socket or loopback, MemTotal from this machine's
+/proc/meminfo (give the flag when the server runs in a container with less). Without either the
+values are listed as info, marking those still at the compiled-in or initdb default.
+Fix: the printed ALTER SYSTEM lines (as a superuser), then SELECT pg_reload_conf() for
+settings that reload, and a restart for those read only at start (pg_settings.context =
+postmaster, e.g. shared_buffers). A larger shared_buffers also changes how many huge pages the
+server needs (see the huge-pages check).`,
+  params: {
+    host_memory: {
+      type: 'bytes',
+      default: null,
+      description: "the database host's memory (also --db-host-memory); unset: /proc/meminfo when the server is on this machine",
+    },
+    large_host: {
+      type: 'bytes',
+      default: 8 * GB,
+      description: 'from this much memory up, a setting far under the rule of thumb is a warning (below, info)',
+    },
+    low_factor: {
+      type: 'number',
+      default: 4,
+      description: 'a setting under the rule of thumb divided by this is an outlier',
+    },
+  },
+  async run(ctx) {
+    const settings = ctx.facts.settings;
+    const raw = Object.fromEntries(SIZE_SETTINGS.map((n) => [n, settings.get(n)])) as Record<SizeName, Setting | undefined>;
+    const missing = SIZE_SETTINGS.filter((n) => !raw[n]);
+    if (missing.length > 0) return { status: 'skipped', message: `pg_settings does not show ${missing.join(', ')} to this role` };
+    const s = raw as Record<SizeName, Setting>;
+    const v: Values = {
+      shared_buffers: settingBytes(s.shared_buffers)!,
+      effective_cache_size: settingBytes(s.effective_cache_size)!,
+      work_mem: settingBytes(s.work_mem)!,
+      maintenance_work_mem: settingBytes(s.maintenance_work_mem)!,
+      autovacuum_work_mem: settingBytes(s.autovacuum_work_mem),
+    };
+    const maxConn = settings.get('max_connections');
+    const n: Counts = {
+      maxConnections: Number(maxConn?.setting ?? 100),
+      autovacuumWorkers: Number(settings.get('autovacuum_max_workers')?.setting ?? 3),
+      workerProcesses: Number(settings.get('max_worker_processes')?.setting ?? 8),
+    };
+    const listing = [
+      ...SIZE_SETTINGS.map((name) => describeValue(name, v, s[name])),
+      `max_connections ${n.maxConnections}${maxConn ? defaultNote(maxConn) : ''}`,
+    ];
+    const current = Object.fromEntries(SIZE_SETTINGS.map((name) => [name, describeValue(name, v, s[name])]));
+
+    const host = hostMemory(ctx);
+    if (!host) {
+      const defaults = [...SIZE_SETTINGS.map((name) => s[name]), ...(maxConn ? [maxConn] : [])].filter(isDefault).map((x) => x.name);
+      return {
+        status: 'info',
+        message: `the database host's memory is unknown (${unknownMemoryReason(ctx)}), so these are not compared with it: ${listing.join(', ')}. Give it with --db-host-memory 16GiB (or --set memory-settings.host_memory=16GiB).`,
+        details: { hostMemory: null, settings: current, stillDefault: defaults },
+        remediation: [
+          {
+            kind: 'text',
+            text: `Run pg-preflight again with --db-host-memory set to the database host's RAM (e.g. --db-host-memory 16GiB) to compare these with the usual rules of thumb.${defaults.length ? ` Still at their defaults: ${defaults.join(', ')}.` : ''}`,
+          },
+        ],
+      };
+    }
+
+    const ram = host.bytes;
+    const lowFactor = Number(ctx.params.low_factor);
+    const large = ram >= Number(ctx.params.large_host);
+    const rec = {
+      shared_buffers: roundRecommendation(ram / 4),
+      effective_cache_size: roundRecommendation((ram * 3) / 4),
+      maintenance_work_mem: roundRecommendation(Math.min(ram / 16, MAINTENANCE_CAP)),
+    };
+    const target: Values = { ...v };
+    const outliers: { name: SizeName; status: Status; text: string }[] = [];
+    const ramText = humanSize(ram);
+    const low = (name: 'shared_buffers' | 'effective_cache_size' | 'maintenance_work_mem', rule: string, why: string) => {
+      if (v[name] >= rec[name] / lowFactor) return;
+      target[name] = rec[name];
+      outliers.push({
+        name,
+        status: large ? 'warning' : 'info',
+        text: `${name} is ${humanSize(v[name])}${defaultNote(s[name])} on a ${ramText} host, under a ${lowFactor === 4 ? 'quarter' : `1/${lowFactor}`} of the ${humanSize(rec[name])} ${rule} suggests: ${why}`,
+      });
+    };
+    if (v.shared_buffers > ram / 2) {
+      target.shared_buffers = rec.shared_buffers;
+      outliers.push({
+        name: 'shared_buffers',
+        status: 'warning',
+        text: `shared_buffers is ${humanSize(v.shared_buffers)}, more than half of the ${ramText} host: too little is left for connections, autovacuum and the OS cache PostgreSQL also reads through; about ${humanSize(rec.shared_buffers)} (25%) is the usual start`,
+      });
+    } else {
+      low('shared_buffers', 'the usual rule (25% of RAM)', 'far less of the database stays in PostgreSQL\'s own cache');
+    }
+    if (v.effective_cache_size > ram) {
+      target.effective_cache_size = rec.effective_cache_size;
+      outliers.push({
+        name: 'effective_cache_size',
+        status: 'warning',
+        text: `effective_cache_size is ${humanSize(v.effective_cache_size)}, more than the host's ${ramText}: the planner counts on cache that does not exist; about ${humanSize(rec.effective_cache_size)} (75% of RAM) is the usual value`,
+      });
+    } else {
+      low('effective_cache_size', 'the usual rule (75% of RAM)', 'the planner underrates the OS cache and shies away from index scans');
+    }
+    low('maintenance_work_mem', 'the usual rule (RAM/16, at most 2GB)', 'VACUUM and CREATE INDEX, which Synapse\'s background updates run, take longer');
+
+    // work_mem as pgtune derives it, from the shared_buffers the server will have after the fix.
+    const recWorkMem = roundRecommendation(Math.max(WORK_MEM_FLOOR, (ram - target.shared_buffers) / ((n.maxConnections + n.workerProcesses) * 3)));
+    const totalChanges: SizeName[] = [];
+    const before = worstCase(v, n);
+    let totalText: string | undefined;
+    if (worstCase(target, n) > ram) {
+      if (target.work_mem > recWorkMem) {
+        target.work_mem = recWorkMem;
+        totalChanges.push('work_mem');
+      }
+      const autovacuumMem = target.autovacuum_work_mem ?? target.maintenance_work_mem;
+      if (autovacuumMem > rec.maintenance_work_mem) {
+        target.autovacuum_work_mem = rec.maintenance_work_mem;
+        totalChanges.push('autovacuum_work_mem');
+      }
+      const after = worstCase(target, n);
+      const av = v.autovacuum_work_mem === undefined ? 'maintenance_work_mem' : 'autovacuum_work_mem';
+      totalText =
+        `shared_buffers + max_connections x work_mem + autovacuum_max_workers x ${av} = ${humanSize(v.shared_buffers)} + ${n.maxConnections} x ${humanSize(v.work_mem)} + ${n.autovacuumWorkers} x ${humanSize(v.autovacuum_work_mem ?? v.maintenance_work_mem)} = ${humanSize(before)}, more than the host's ${ramText}, and one query can use work_mem several times: busy moments end in the OOM killer` +
+        (totalChanges.length ? `; ${totalChanges.map((c) => `${c} ${humanSize(target[c] as number)}`).join(' and ')} bring${totalChanges.length === 1 ? 's' : ''} it to ${humanSize(after)}` : '');
+      if (after > ram) {
+        const fits = Math.max(0, Math.floor((ram - target.shared_buffers - n.autovacuumWorkers * (target.autovacuum_work_mem ?? target.maintenance_work_mem)) / target.work_mem));
+        totalText += `; it still exceeds RAM with ${n.maxConnections} connections: at most about ${fits} fit (max_connections needs a restart; Synapse opens up to cp_max, default 10, per process)`;
+      }
+    }
+
+    const details = {
+      hostMemory: humanSize(ram),
+      hostMemorySource: host.source,
+      settings: current,
+      suggested: {
+        shared_buffers: humanSize(rec.shared_buffers),
+        effective_cache_size: humanSize(rec.effective_cache_size),
+        work_mem: humanSize(recWorkMem),
+        maintenance_work_mem: humanSize(rec.maintenance_work_mem),
+      },
+      maxConnections: n.maxConnections,
+      worstCase: humanSize(before),
+    };
+    const findings: Finding[] = [];
+    const changeOf = (name: SizeName): Change => ({ name, value: target[name] as number, context: s[name].context });
+    const allChanges: Change[] = [];
+    if (outliers.length > 0) {
+      const changes = [...new Set(outliers.map((o) => o.name))].map(changeOf);
+      allChanges.push(...changes);
+      findings.push({
+        status: outliers.some((o) => o.status === 'warning') ? 'warning' : 'info',
+        message: outliers.map((o) => o.text).join('; '),
+        details,
+        remediation: changes.map(alterStep),
+      });
+    }
+    if (totalText) {
+      const changes = totalChanges.filter((c) => !allChanges.some((a) => a.name === c)).map(changeOf);
+      allChanges.push(...changes);
+      findings.push({ status: 'warning', message: totalText, details, remediation: changes.map(alterStep) });
+    }
+    if (findings.length === 0) {
+      return {
+        status: 'ok',
+        message: `${listing.join(', ')}: within the usual rules of thumb for a ${ramText} host (${host.source})`,
+        details,
+      };
+    }
+    // The reload and the restart once, after every ALTER SYSTEM line.
+    const last = [...findings].reverse().find((f) => (f.remediation ?? []).length > 0);
+    last?.remediation?.push(...applySteps(allChanges));
+    for (const f of findings) f.message += ` (host memory ${ramText}: ${host.source})`;
+    return findings;
+  },
+});

@@ -1,0 +1,169 @@
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { resolveTargets } from '../../src/config/resolve.js';
+import { parseSetFlags } from '../../src/params.js';
+import { allChecks, selectChecks } from '../../src/registry.js';
+import { runChecks } from '../../src/runner.js';
+import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
+import type { CheckResult } from '../../src/types.js';
+import { runCheck } from '../helpers/check.js';
+import { fixtureSql } from '../helpers/fixtures.js';
+import { dsnFor, sharedServers, sql, withClient } from '../helpers/servers.js';
+import { clientTools, runPasted } from '../helpers/shell.js';
+
+type Server = { host: string; port: number };
+
+// Thresholds low enough for a few thousand transactions to cross, as --set would give them.
+const LOW = ['warning_age=2000', 'error_age=1000000'];
+
+async function check(server: Server, db: string, set: string[] = LOW, user = 'postgres'): Promise<CheckResult> {
+  const checks = allChecks();
+  const { targets } = resolveTargets({ dsn: dsnFor(server, db, user), env: { HOME: '/nonexistent' } });
+  const report = await runChecks({
+    targets,
+    checks: selectChecks(checks, ['xid-wraparound']),
+    params: parseSetFlags(set.map((s) => `xid-wraparound.${s}`), checks),
+  });
+  if (report.targets[0]!.error) throw report.targets[0]!.error;
+  return report.targets[0]!.results[0]!;
+}
+
+/** Uses up transaction IDs, one transaction each, as a busy server would. */
+async function burnXids(server: Server, count: number): Promise<void> {
+  await withClient(server, 'postgres', async (c) => {
+    for (let i = 0; i < count; i++) await c.query('SELECT txid_current()');
+  });
+}
+
+/** Runs VACUUM FREEZE in a database, letting a template that refuses connections in for it. */
+async function freezeDatabase(server: Server, db: string): Promise<void> {
+  const [r] = await sql(server, 'postgres', `SELECT datallowconn FROM pg_database WHERE datname = '${db}'`);
+  const closed = r!.rows[0].datallowconn === false;
+  if (closed) await sql(server, 'postgres', `UPDATE pg_database SET datallowconn = true WHERE datname = '${db}'`);
+  await sql(server, db, 'VACUUM (FREEZE)');
+  if (closed) await sql(server, 'postgres', `UPDATE pg_database SET datallowconn = false WHERE datname = '${db}'`);
+}
+
+async function databases(server: Server): Promise<string[]> {
+  const [r] = await sql(server, 'postgres', 'SELECT datname FROM pg_database ORDER BY 1');
+  return r!.rows.map((row) => row.datname as string);
+}
+
+/**
+ * Executes the printed remediation in order, as a user would: SQL in the database its title
+ * names, shell lines as pasted, and for a database that takes no connections the freeze its text
+ * leaves to autovacuum (off on these servers, so the test stands in for it).
+ */
+async function applyRemediation(server: Server, r: CheckResult, current: string): Promise<void> {
+  for (const step of r.remediation) {
+    if (step.kind === 'sql') {
+      const db = /(?:in|connected to) database ([^\s,:]+)/.exec(step.title ?? '')?.[1] ?? current;
+      await sql(server, db, step.text);
+    } else if (step.kind === 'shell') {
+      const run = runPasted(step.text);
+      expect(run.status, run.stderr).toBe(0);
+    } else if (/does not accept connections/.test(step.text)) {
+      await freezeDatabase(server, step.text.split(' ')[0]!);
+    }
+  }
+}
+
+async function createDb(server: Server, name: string, setup: string): Promise<void> {
+  await sql(server, 'postgres', `CREATE DATABASE ${name}`);
+  await sql(server, name, setup);
+}
+
+describe.each(sharedServers())('xid-wraparound on PostgreSQL $major, default thresholds', (server) => {
+  it('an ordinary server: ok, with the distance to the point where writes stop', async () => {
+    const [db] = await databases(server);
+    const r = await runCheck(server, db!, 'xid-wraparound');
+    expect(r.status).toBe('ok');
+    expect(r.message).toMatch(/^the oldest database, .+, is [\d,.]+( million)? transactions old: under autovacuum_freeze_max_age \(200 million\), and [\d,.]+ million from the point where writes stop$/);
+    expect(r.details).toMatchObject({ warningAge: 1_300_000_000, errorAge: 1_400_000_000, stopAge: 2_144_483_647 });
+  });
+});
+
+// Each test ages a whole cluster, so each gets its own, with autovacuum off so that nothing but
+// the printed remediation freezes anything.
+describe.each([10, 18])('xid-wraparound on PostgreSQL %i, aged', (major) => {
+  let server: ThrowawayServer | undefined;
+  afterEach(async () => {
+    await server?.stop();
+    server = undefined;
+  });
+
+  it('one table left unfrozen past a lowered threshold: warning (error above error_age) naming it; the printed VACUUM fixes it', async () => {
+    server = await startThrowawayServer({ major, settings: { autovacuum: 'off' } });
+    await createDb(server, 'aged', fixtureSql('xid-wraparound/tables.sql'));
+    await burnXids(server, 3000);
+    // Everything else is frozen, as autovacuum would have done: only the one table stays old.
+    for (const db of await databases(server)) if (db !== 'aged') await freezeDatabase(server, db);
+    // VACUUM runs outside transaction blocks: one statement per table.
+    const [others] = await sql(server, 'aged', `SELECT oid::regclass::text AS rel FROM pg_class WHERE relkind IN ('r', 'm') AND relname <> 'Old "events"'`);
+    for (const row of others!.rows) await sql(server, 'aged', `VACUUM (FREEZE) ${row.rel}`);
+
+    const r = await check(server, 'aged');
+    expect(r.status).toBe('warning');
+    expect(r.findings).toHaveLength(1);
+    expect(r.message).toMatch(/^database aged is 3,0\d\d transactions old, at or over the warning threshold \(2,000\); PostgreSQL stops accepting writes in 2,144 million transactions\. Oldest tables: public\.Old "events" \(3,0\d\d\)/);
+    expect((await check(server, 'aged', ['warning_age=2000', 'error_age=2500'])).status).toBe('error');
+    expect(r.remediation.map((s) => s.text)).toEqual(['VACUUM (FREEZE, VERBOSE) "public"."Old ""events""";']);
+
+    await applyRemediation(server, r, 'aged');
+    const after = await check(server, 'aged');
+    expect(after.status).toBe('ok');
+  });
+
+  it.skipIf(!clientTools)('a prepared transaction, an idle transaction and a logical slot hold the horizon: named first, removed by the printed steps, then the VACUUMs pass', async () => {
+    server = await startThrowawayServer({ major, settings: { autovacuum: 'off', max_prepared_transactions: 5, wal_level: 'logical', max_replication_slots: 4 } });
+    const s = server;
+    await createDb(s, 'held', fixtureSql('xid-wraparound/tables.sql'));
+    // The slot first: creating a logical slot waits for transactions that hold an xid.
+    await sql(s, 'held', "SELECT pg_create_logical_replication_slot('stale_slot', 'test_decoding')");
+    await withClient(s, 'held', async (c) => {
+      await c.query('BEGIN');
+      await c.query('INSERT INTO "Old ""events""" VALUES (100)');
+      await c.query("PREPARE TRANSACTION 'forgotten ''one'''");
+    });
+    const idle = new pg.Client({ host: s.host, port: s.port, user: 'postgres', database: 'held', application_name: 'left open' });
+    idle.on('error', () => undefined);
+    await idle.connect();
+    await idle.query('BEGIN');
+    await idle.query('SELECT txid_current()');
+    await burnXids(s, 3000);
+    // Freezing cannot get past them: every database stays old.
+    for (const db of await databases(s)) await freezeDatabase(s, db);
+
+    const r = await check(s, 'held');
+    expect(r.status).toBe('warning');
+    // The three holders come first (oldest first), so that their removal is printed before the VACUUMs.
+    const holders = r.findings.slice(0, 3);
+    const byObject = (o: string | RegExp) => holders.find((f) => (typeof o === 'string' ? f.object === o : o.test(f.object ?? '')))!;
+    expect(byObject('stale_slot').message).toMatch(/^the inactive logical replication slot "stale_slot", whose xmin is 3,0\d\d transactions old: VACUUM cannot freeze anything newer/);
+    expect(byObject("forgotten 'one'").message).toContain("the prepared transaction 'forgotten 'one'' (owner postgres, database held");
+    expect(byObject(/^backend \d+$/).message).toMatch(/the transaction of backend \d+ \(user postgres, database held, application "left open", idle in transaction, since/);
+    expect(holders.map((f) => Number((f.details as { age: number }).age))).toEqual([...holders.map((f) => Number((f.details as { age: number }).age))].sort((a, b) => b - a));
+    // Every database is named, the current one with VACUUM, the others with vacuumdb.
+    expect(r.findings.slice(3).map((f) => f.object).sort()).toEqual((await databases(s)).sort());
+    const texts = r.remediation.map((step) => step.text);
+    expect(texts.slice(0, 3)).toEqual(
+      expect.arrayContaining([
+        "SELECT pg_drop_replication_slot('stale_slot');",
+        "ROLLBACK PREPARED 'forgotten ''one''';",
+        expect.stringMatching(/^SELECT pg_terminate_backend\(\d+\);$/),
+      ]),
+    );
+    expect(texts).toContain('VACUUM (FREEZE, VERBOSE);');
+    expect(texts).toContain(`vacuumdb -h 127.0.0.1 -p ${s.port} -U postgres --freeze --verbose --dbname=postgres`);
+
+    // A role without privileges sees other sessions' xmin but not their state or application.
+    await sql(s, 'postgres', 'CREATE ROLE plain LOGIN');
+    const asPlain = await check(s, 'held', LOW, 'plain');
+    expect(asPlain.findings.find((f) => /^backend \d+$/.test(f.object ?? ''))?.message).toMatch(/^the transaction of backend \d+ \(user postgres, database held, application "left open", state hidden from this role\), 3,0\d\d transactions old/);
+
+    await applyRemediation(s, r, 'held');
+    await idle.end().catch(() => undefined);
+    const after = await check(s, 'held');
+    expect(after.status, after.message).toBe('ok');
+  }, 60_000);
+});
