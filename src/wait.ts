@@ -10,7 +10,7 @@ import { EXIT, PreflightError } from './errors.js';
 export interface WaitOptions {
   /** How long to keep trying, in all. */
   timeoutMs: number;
-  /** Longest pause between attempts: pauses start at 250 ms and double up to this (default 2000). */
+  /** Longest pause between attempts: pauses start at 250 ms and double up to this (default 1000). */
   intervalMs?: number;
   /** One line each time the reason for waiting changes, and one when the login finally works. */
   onNote?: (note: string) => void;
@@ -18,7 +18,7 @@ export interface WaitOptions {
   deadline?: number;
 }
 
-export const DEFAULT_WAIT_INTERVAL_MS = 2000;
+export const DEFAULT_WAIT_INTERVAL_MS = 1000;
 const FIRST_PAUSE_MS = 250;
 /** An attempt started just before the deadline still gets this long to connect. */
 const LAST_ATTEMPT_MS = 250;

@@ -40,7 +40,7 @@ export function withConnectionOptions<T>(y: Argv<T>) {
     .option('statement-timeout', { type: 'number', default: 5, describe: 'Seconds any one query may run', group: 'Connection:' })
     .option('lock-timeout', { type: 'number', default: 2, describe: 'Seconds to wait for a lock', group: 'Connection:' })
     .option('wait', { type: 'number', describe: 'Keep trying to log in for up to this many seconds while the server is not up yet (container starts); exit 3 when time is up', group: 'Connection:' })
-    .option('wait-interval', { type: 'number', default: 2, describe: 'Longest pause between --wait attempts, in seconds (pauses start at 0.25 s and double)', group: 'Connection:' });
+    .option('wait-interval', { type: 'number', default: 1, describe: 'Longest pause between --wait attempts, in seconds (pauses start at 0.25 s and double)', group: 'Connection:' });
 }
 
 export function withCheckOptions<T>(y: Argv<T>) {
