@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,10 +14,11 @@ const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
  * Sets up the example the way a plugin author has it: its own directory with pg-preflight and
  * @types/node installed (symlinks standing in for npm install), then `tsc -p .`.
  */
-function pluginProject(source?: string): { dir: string; tsc: { status: number | null; output: string } } {
+function pluginProject(source?: string, extra: Record<string, string> = {}): { dir: string; tsc: { status: number | null; output: string } } {
   const dir = mkdtempSync(join(tmpdir(), 'pgpf-plugin-'));
   for (const f of ['package.json', 'tsconfig.json', 'src']) cpSync(join(EXAMPLE, f), join(dir, f), { recursive: true });
   if (source !== undefined) writeFileSync(join(dir, 'src', 'index.ts'), source);
+  for (const [name, text] of Object.entries(extra)) writeFileSync(join(dir, 'src', name), text);
   mkdirSync(join(dir, 'node_modules', '@types'), { recursive: true });
   symlinkSync(ROOT, join(dir, 'node_modules', 'pg-preflight'));
   symlinkSync(join(ROOT, 'node_modules', '@types', 'node'), join(dir, 'node_modules', '@types', 'node'));
@@ -34,11 +35,15 @@ function jsPlugin(name: string, text: string, dir = mkdtempSync(join(tmpdir(), '
 const check = (id: string, run: string) =>
   `{ id: '${id}', title: 'T ${id}', description: 'D', docs: 'Docs.', async run(ctx) { ${run} } }`;
 
+/** The README's TypeScript examples compile in the same project, against the same public API. */
+const README_TS = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+
 let example: string;
 beforeAll(() => {
   // The plugin imports "pg-preflight" at run time: the package's dist must match the sources.
   builtCli();
-  const built = pluginProject();
+  expect(README_TS.length).toBeGreaterThanOrEqual(3);
+  const built = pluginProject(undefined, Object.fromEntries(README_TS.map((text, i) => [`readme-${i}.ts`, text])));
   expect(built.tsc.output).toBe('');
   expect(built.tsc.status).toBe(0);
   example = built.dir;
@@ -83,6 +88,21 @@ describe.each(sharedServers())('the TypeScript example plugin on PostgreSQL $maj
     const after = await runCli(argv);
     expect(after.code).toBe(0);
     expect(JSON.parse(after.stdout).results[0]).toMatchObject({ status: 'ok', message: `all 2 required tables exist and ${reader} may read them` });
+  });
+});
+
+describe("the README's plugin example", () => {
+  it('compiles (above) and runs: ok where public.events exists, an error where it does not', async () => {
+    const server = sharedServers().find((s) => s.major === 18)!;
+    const index = README_TS.findIndex((t) => t.includes('defineCheck('));
+    const plugin = join(example, 'dist', `readme-${index}.js`);
+    const withTable = await createDatabase(server, 'plugin_readme', { setup: 'CREATE TABLE public.events (id int);' });
+    const without = await createDatabase(server, 'plugin_readme');
+    const ok = await runCli(['--dsn', dsnFor(server, withTable), '--plugin', plugin, '--only', 'events-table']);
+    expect(ok.stdout).toMatch(/✔ ok\s+events-table: public\.events exists/);
+    const bad = await runCli(['--dsn', dsnFor(server, without), '--plugin', plugin, '--only', 'events-table']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/✖ error\s+events-table: "public"\."events" is missing/);
   });
 });
 
