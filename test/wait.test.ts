@@ -144,6 +144,15 @@ describe('--wait: retry while the server comes up, fail at once on what waiting 
     expect(r.stderr).toMatch(/waiting for master: there is no PostgreSQL socket/);
   });
 
+  it('a host name that does not resolve (yet) is retried too', async () => {
+    // .invalid never resolves (RFC 6761): what a container sees before its database's name exists.
+    const [r, ms] = await timed(() => runCli(['--dsn', 'postgresql://u@db.invalid:5432/db', '--wait', '1', '--format', 'json']));
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout).error.code).toBe('connect-unknown-host');
+    expect(ms).toBeGreaterThanOrEqual(1000);
+    expect(r.stderr).toMatch(/waiting for master: the host name "db\.invalid" does not resolve/);
+  });
+
   it('without --wait nothing retries; --quiet keeps the notes out; a negative --wait is a usage error', async () => {
     const port = await freePort();
     const dsn = `postgresql://u@127.0.0.1:${port}/db`;
