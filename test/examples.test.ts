@@ -117,7 +117,8 @@ describe('systemd drop-in for matrix-synapse.service', () => {
     const [bin, ...args] = command(healthy);
     const ok = spawnSync(bin!, args, { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/nonexistent' } });
     expect(ok.stderr).toBe('');
-    expect(ok.stdout).toBe('');
+    // --quiet: no ok lines and no errors (a check may warn about a throwaway server's tiny settings).
+    expect(ok.stdout).not.toMatch(/✔|✖/);
     expect(ok.status).toBe(0);
     const [bin2, ...args2] = command(broken);
     const bad = spawnSync(bin2!, args2, { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/nonexistent' } });
@@ -157,7 +158,7 @@ describe('container entrypoint script', () => {
     await starter;
     expect(r.stderr).toMatch(/^pg-preflight: waiting for master: nothing accepts connections at 127\.0\.0\.1:\d+/m);
     expect(r.stderr).toMatch(/accepted the login after/);
-    expect(r.stdout).toMatch(/Summary: 3 ok/);
+    expect(r.stdout).toMatch(/Summary: (.*, )?\d+ ok/);
     // exec: the real command replaced the shell (same pid) and its exit status is the container's.
     expect(r.stdout).toContain(`homeserver starting as pid ${r.pid}`);
     expect(r.status).toBe(7);
@@ -197,7 +198,10 @@ describe('Kubernetes init container', () => {
     expect(init.command[0]).toBe('pg-preflight');
     const dir = mkdtempSync(join(tmpdir(), 'pgpf-k8s-'));
     const argv = (db: string) => (init.command as string[]).slice(1).map((a) => (a === '/data/homeserver.yaml' ? homeserverConfig(mkdtempSync(join(dir, 'c-')), pg18(), db) : a));
-    expect(await runCli(argv(healthy))).toEqual({ code: 0, stdout: '', stderr: '' });
+    const ok = await runCli(argv(healthy));
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).not.toMatch(/✔|✖/);
     const bad = await runCli(argv(broken));
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/database-encoding/);
@@ -268,7 +272,8 @@ describe('CI examples', () => {
       const bad = await runLine(gate, job.variables, broken);
       expect(bad.code).toBe(1);
       const xml = readFileSync(join(bad.dir, job.artifacts.reports.junit), 'utf8');
-      expect(xml).toMatch(/<testsuite[^>]*failures="1"/);
+      expect(xml).toMatch(/<testcase name="database-encoding"[^>]*>\s*<failure /);
+      expect(xml).toMatch(/<testsuite[^>]*failures="[1-9]/);
     });
   });
 });
