@@ -1,10 +1,28 @@
 // Public library API: what plugins and programs import from "pg-preflight".
-export { preflight, exitCodeFor, parseFailOn, type PreflightOptions, type FailOn } from './preflight.js';
-export { runChecks, summarize, type Report, type TargetReport, type RunOptions } from './runner.js';
+export { preflight, preparePreflight, runPrepared, exitCodeFor, parseFailOn, type PreflightOptions, type PreparedRun, type FailOn } from './preflight.js';
+export { runChecks, summarize, type Report, type TargetReport, type RunOptions, type RunProgress } from './runner.js';
 export { resolveTargets, type TargetInput } from './config/resolve.js';
 export { openSession, DEFAULT_LIMITS, type Session, type SessionLimits } from './connection.js';
 export { allChecks, selectChecks, findCheck } from './registry.js';
 export { defineCheck } from './define-check.js';
+export { loadPlugins, checkShapeProblem, type PluginSpec } from './plugins.js';
+export {
+  loadRules,
+  parseRules,
+  resolveRules,
+  applyRules,
+  countedStatus,
+  RULES_FILE_NAME,
+  RULES_RESULT_ID,
+  type LoadRulesOptions,
+  type Rules,
+  type RulesFile,
+  type RulesSummary,
+  type Severity,
+  type WaiverRule,
+} from './rules/index.js';
+export { openSessionWaiting, RETRYABLE_CONNECTION_CODES, type WaitOptions } from './wait.js';
+export { parseSetFlags, coerceParam } from './params.js';
 export { jsonReport, jsonErrorReport } from './reporters/json.js';
 export { textReport } from './reporters/text.js';
 export { quoteIdent, quoteLiteral, quoteQualified, shellQuote } from './quote.js';

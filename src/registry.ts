@@ -1,5 +1,6 @@
 import { BUILTIN_CHECKS } from '../checks/index.js';
 import { usageError } from './errors.js';
+import { RULES_RESULT_ID } from './rules/apply.js';
 import type { Check } from './types.js';
 
 /** Splits repeated and comma-separated --only/--skip values into ids. */
@@ -12,6 +13,7 @@ export function allChecks(extra: readonly Check[] = []): Check[] {
   const checks = [...BUILTIN_CHECKS, ...extra];
   const seen = new Set<string>();
   for (const c of checks) {
+    if (c.id === RULES_RESULT_ID) throw usageError('check-duplicate', `no check may use the id "${c.id}": reports use it for rules-file notices`);
     if (seen.has(c.id)) throw usageError('check-duplicate', `two checks share the id "${c.id}"; every check id must be unique`);
     seen.add(c.id);
   }

@@ -4,6 +4,8 @@ import { PreflightError } from './errors.js';
 import { gatherFacts } from './facts.js';
 import { STATUSES, worstStatus, type Check, type CheckOptions, type CheckResult, type Finding, type ParamValues, type ServerFacts, type Status } from './types.js';
 import { resolveParams } from './params.js';
+import type { RulesSummary } from './rules/types.js';
+import { openSessionWaiting, type WaitOptions } from './wait.js';
 
 export interface RunOptions {
   targets: DatabaseTarget[];
@@ -12,6 +14,20 @@ export interface RunOptions {
   options?: CheckOptions;
   /** Params per check id (from --set), over each check's declared defaults. */
   params?: Record<string, ParamValues>;
+  /** --wait: retry the first connection while the server is not up yet. Without it nothing retries. */
+  wait?: WaitOptions;
+  /** Called as the run moves on, for a progress display. */
+  onProgress?: (progress: RunProgress) => void;
+}
+
+export interface RunProgress {
+  /** Label of the database being checked. */
+  database: string;
+  /** The check about to run; undefined while connecting. */
+  check?: string;
+  /** Checks of this database done so far, and how many there are. */
+  done: number;
+  total: number;
 }
 
 export interface TargetReport {
@@ -29,6 +45,8 @@ export interface Report {
   targets: TargetReport[];
   summary: Record<Status, number>;
   durationMs: number;
+  /** Set by applyRules: which rules applied to this report. */
+  rules?: RulesSummary;
 }
 
 function toFindings(value: Finding | Finding[] | undefined): Finding[] {
@@ -37,7 +55,7 @@ function toFindings(value: Finding | Finding[] | undefined): Finding[] {
 }
 
 /** Folds a check's findings into one result: the worst status leads. */
-export function summarize(check: Check, database: string, findings: Finding[], durationMs: number): CheckResult {
+export function summarize(check: Pick<Check, 'id' | 'title'>, database: string, findings: Finding[], durationMs: number): CheckResult {
   if (findings.length === 0) findings = [{ status: 'ok', message: 'nothing to report' }];
   const status = worstStatus(findings.map((f) => f.status));
   const leading = findings.filter((f) => f.status === status);
@@ -75,15 +93,19 @@ async function runTarget(
   limits: SessionLimits,
   options: CheckOptions,
   params: Record<string, ParamValues>,
+  wait: (WaitOptions & { deadline: number }) | undefined,
+  onProgress: RunOptions['onProgress'],
 ): Promise<TargetReport> {
   const t0 = performance.now();
   let session: Session | undefined;
   const report: TargetReport = { target, results: [], roundTrips: 0, durationMs: 0 };
   try {
-    session = await openSession(target, limits);
+    onProgress?.({ database: target.label, done: 0, total: checks.length });
+    session = wait ? await openSessionWaiting(target, limits, wait) : await openSession(target, limits);
     const facts = await gatherFacts(session);
     report.facts = facts;
-    for (const check of checks) {
+    for (const [i, check] of checks.entries()) {
+      onProgress?.({ database: target.label, check: check.id, done: i, total: checks.length });
       const c0 = performance.now();
       const ctx = { facts, target, query: session.query, options, params: resolveParams(check, params[check.id]) };
       try {
@@ -112,7 +134,11 @@ export async function runChecks(opts: RunOptions): Promise<Report> {
   const t0 = performance.now();
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const targets: TargetReport[] = [];
-  for (const target of opts.targets) targets.push(await runTarget(target, opts.checks, limits, opts.options ?? {}, opts.params ?? {}));
+  // One deadline for the whole run: --wait 60 means 60 s in all, however many databases.
+  const wait = opts.wait ? { ...opts.wait, deadline: Date.now() + opts.wait.timeoutMs } : undefined;
+  for (const target of opts.targets) {
+    targets.push(await runTarget(target, opts.checks, limits, opts.options ?? {}, opts.params ?? {}, wait, opts.onProgress));
+  }
   const summary = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
   for (const t of targets) for (const r of t.results) summary[r.status]++;
   return { targets, summary, durationMs: performance.now() - t0 };

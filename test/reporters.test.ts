@@ -382,7 +382,7 @@ describe('waived findings are shown as waived in every format', () => {
   });
 
   it('text and JSON show the waiver', () => {
-    expect(render('text')).toContain(`[waived: ${REASON}, until 2099-12-31]`);
+    expect(render('text')).toContain(`waived (error) until 2099-12-31: ${REASON}`);
     const json = JSON.parse(render('json'));
     expect(json.results[0].findings[0].waived).toEqual({ reason: REASON, expires: '2099-12-31' });
   });

@@ -1,35 +1,49 @@
+import { BUILTIN_CHECKS } from '../../checks/index.js';
 import { resolveTargets } from '../config/resolve.js';
 import { readLocalHostMemory } from '../host-memory.js';
-import { coerceParam, parseSetFlags } from '../params.js';
-import { exitCodeFor, parseFailOn } from '../preflight.js';
-import { secretsOf } from '../redact.js';
-import { allChecks, parseIdList, selectChecks } from '../registry.js';
-import { runChecks } from '../runner.js';
-import { limitsFrom, type CheckArgs } from './common-options.js';
+import { coerceParam } from '../params.js';
+import { exitCodeFor, parseFailOn, preparePreflight, runPrepared } from '../preflight.js';
+import { redact, secretsOf } from '../redact.js';
+import { parseIdList } from '../registry.js';
+import { loadRules } from '../rules/load.js';
+import type { ParamValues } from '../types.js';
+import { limitsFrom, waitFrom, type CheckArgs } from './common-options.js';
 import { useColor, type Io } from './io.js';
+import { startProgress } from './progress.js';
 import { planOutputs, writeReports } from './report-output.js';
 
 export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
-  const failOn = parseFailOn(args['fail-on']);
+  // The CLI is the one place that knows the working directory; the library takes it as a parameter.
+  const cwd = process.cwd();
+  const rulesFile = loadRules({ path: args.rules, cwd });
+  const failOn = parseFailOn(args['fail-on'] ?? rulesFile?.failOn ?? 'error');
   const outputs = planOutputs(args);
   const { targets } = resolveTargets({ dsn: args.dsn, configPaths: args.config, env: io.env });
   const secrets = secretsOf(targets, [io.env.PGPASSWORD]);
-  const known = allChecks();
-  const checks = selectChecks(known, parseIdList(args.only), parseIdList(args.skip));
-  const params = parseSetFlags(args.set ?? [], known);
-  const hostMemoryCheck = known.find((c) => c.id === 'memory-settings');
+  const params: Record<string, ParamValues> = {};
+  const hostMemoryCheck = BUILTIN_CHECKS.find((c) => c.id === 'memory-settings');
   if (args['db-host-memory'] !== undefined && hostMemoryCheck?.params?.host_memory) {
     // --set memory-settings.host_memory, when also given, is the more specific and wins.
-    const hostMemory = coerceParam('--db-host-memory', hostMemoryCheck.params.host_memory, args['db-host-memory']);
-    params['memory-settings'] = { host_memory: hostMemory, ...params['memory-settings'] };
+    params['memory-settings'] = { host_memory: coerceParam('--db-host-memory', hostMemoryCheck.params.host_memory, args['db-host-memory']) };
   }
-  const report = await runChecks({
+  const prepared = await preparePreflight({
     targets,
-    checks,
-    limits: limitsFrom(args),
-    options: { synapseVersion: args['synapse-version'], thorough: args.thorough, localHostMemory: readLocalHostMemory() },
+    cwd,
+    rulesFile,
+    plugins: (args.plugin ?? []).map((module) => ({ module, baseDir: cwd, from: '--plugin' })),
+    only: parseIdList(args.only),
+    skip: parseIdList(args.skip),
+    set: args.set,
     params,
   });
-  writeReports(report, outputs, { io, secrets, checks, failOn, color: useColor(args, io), quiet: args.quiet });
+  // stdout being a terminal is what Io knows; machine formats and --quiet never get a spinner.
+  const progress = startProgress(io, io.isTTY && args.format === 'text' && !args.quiet);
+  const report = await runPrepared(prepared, {
+    limits: limitsFrom(args),
+    options: { synapseVersion: args['synapse-version'], thorough: args.thorough, localHostMemory: readLocalHostMemory() },
+    wait: waitFrom(args, args.quiet ? undefined : (note) => progress.note(redact(`pg-preflight: ${note}`, secrets))),
+    onProgress: (p) => progress.update(p),
+  }).finally(() => progress.stop());
+  writeReports(report, outputs, { io, secrets, checks: prepared.checks, failOn, color: useColor(args, io), quiet: args.quiet });
   return exitCodeFor(report, failOn);
 }

@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import type { SessionLimits } from '../connection.js';
 import { usageError } from '../errors.js';
 import { parseIdList } from '../registry.js';
+import type { WaitOptions } from '../wait.js';
 import { FORMATS, type Format } from '../reporters/index.js';
 
 export type { Format };
@@ -13,6 +14,8 @@ export interface ConnectionArgs {
   'connect-timeout': number;
   'statement-timeout': number;
   'lock-timeout': number;
+  wait?: number;
+  'wait-interval': number;
 }
 
 export interface CheckArgs extends ConnectionArgs {
@@ -21,7 +24,10 @@ export interface CheckArgs extends ConnectionArgs {
   report?: string[];
   color: boolean;
   quiet: boolean;
-  'fail-on': string;
+  /** Undefined when not given: the rules file's fail-on, else error. */
+  'fail-on'?: string;
+  rules?: string;
+  plugin?: string[];
   only?: string[];
   skip?: string[];
   set?: string[];
@@ -36,7 +42,9 @@ export function withConnectionOptions<T>(y: Argv<T>) {
     .option('config', { alias: 'c', type: 'string', array: true, describe: 'Synapse homeserver.yaml (repeatable; merged like Synapse merges them)', group: 'Connection:' })
     .option('connect-timeout', { type: 'number', default: 10, describe: 'Seconds to wait for a connection and login', group: 'Connection:' })
     .option('statement-timeout', { type: 'number', default: 5, describe: 'Seconds any one query may run', group: 'Connection:' })
-    .option('lock-timeout', { type: 'number', default: 2, describe: 'Seconds to wait for a lock', group: 'Connection:' });
+    .option('lock-timeout', { type: 'number', default: 2, describe: 'Seconds to wait for a lock', group: 'Connection:' })
+    .option('wait', { type: 'number', describe: 'Keep trying to log in for up to this many seconds while the server is not up yet (container starts); exit 3 when time is up', group: 'Connection:' })
+    .option('wait-interval', { type: 'number', default: 1, describe: 'Longest pause between --wait attempts, in seconds (pauses start at 0.25 s and double)', group: 'Connection:' });
 }
 
 export function withCheckOptions<T>(y: Argv<T>) {
@@ -46,7 +54,9 @@ export function withCheckOptions<T>(y: Argv<T>) {
     .option('report', { type: 'string', array: true, describe: 'Also write a report to a file: FORMAT:FILE, e.g. sarif:pg-preflight.sarif (repeatable)', group: 'Output:' })
     .option('color', { type: 'boolean', default: true, describe: 'Colour text output (--no-color; NO_COLOR and non-TTY also turn it off)', group: 'Output:' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing when all is well, only the problems otherwise', group: 'Output:' })
-    .option('fail-on', { choices: ['error', 'warning', 'never'], default: 'error', describe: 'Lowest status that makes the exit code 1', group: 'Checks:' })
+    .option('fail-on', { choices: ['error', 'warning', 'never'], defaultDescription: 'error, or fail-on: in the rules file', describe: 'Lowest status that makes the exit code 1', group: 'Checks:' })
+    .option('rules', { type: 'string', describe: 'Rules file (severities, params, waivers, plugins); default ./.pg-preflight.yaml when it exists', group: 'Checks:' })
+    .option('plugin', { type: 'string', array: true, describe: 'Load checks from a module: a path to a .js file or an installed package name (repeatable)', group: 'Checks:' })
     .option('only', { type: 'string', array: true, describe: 'Run only these check ids (comma-separated or repeated)', group: 'Checks:' })
     .option('skip', { type: 'string', array: true, describe: 'Skip these check ids', group: 'Checks:' })
     .option('set', { type: 'string', array: true, describe: 'Set a check param: check-id.param=value (repeatable; "explain <id>" lists them)', group: 'Checks:' })
@@ -66,6 +76,14 @@ export function limitsFrom(args: ConnectionArgs): SessionLimits {
     statementTimeoutMs: seconds('statement-timeout', args['statement-timeout']),
     lockTimeoutMs: seconds('lock-timeout', args['lock-timeout']),
   };
+}
+
+/** --wait and --wait-interval; undefined without --wait (then nothing retries). */
+export function waitFrom(args: ConnectionArgs, onNote?: (note: string) => void): WaitOptions | undefined {
+  if (args.wait === undefined) return undefined;
+  if (!Number.isFinite(args.wait) || args.wait < 0) throw usageError('usage', '--wait must be a number of seconds, 0 or more');
+  if (args.wait === 0) return undefined;
+  return { timeoutMs: Math.round(args.wait * 1000), intervalMs: seconds('wait-interval', args['wait-interval']), onNote };
 }
 
 export { parseIdList };

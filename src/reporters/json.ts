@@ -1,6 +1,7 @@
 import type { PreflightError } from '../errors.js';
 import type { Report, TargetReport } from '../runner.js';
 import { describeTarget } from '../config/target.js';
+import { countedStatus } from '../rules/apply.js';
 import { TOOL } from '../version.js';
 
 export interface JsonError {
@@ -41,6 +42,8 @@ export function jsonReport(report: Report) {
         title: r.title,
         database: r.database,
         status: r.status,
+        /** The status the exit code counts: findings a waiver accepts left out. */
+        countedStatus: countedStatus(r),
         message: r.message,
         details: r.details ?? null,
         remediation: r.remediation,
@@ -49,6 +52,7 @@ export function jsonReport(report: Report) {
       })),
     ),
     durationMs: Math.round(report.durationMs),
+    rules: report.rules ?? null,
     ...(failed?.error ? { error: errorObject(failed.error, failed.target.label) } : {}),
   };
 }

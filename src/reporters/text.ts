@@ -2,7 +2,8 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import type { PreflightError } from '../errors.js';
 import type { Report, TargetReport } from '../runner.js';
 import { describeTarget } from '../config/target.js';
-import { STATUSES, type CheckResult, type Finding, type Remediation, type Status } from '../types.js';
+import { countedStatus } from '../rules/apply.js';
+import { STATUSES, statusAtLeast, type CheckResult, type Finding, type Remediation, type Status } from '../types.js';
 import { TOOL } from '../version.js';
 
 export interface TextOptions {
@@ -51,22 +52,30 @@ export function renderRemediation(steps: Remediation[], c: ChalkInstance, printe
   return lines;
 }
 
-/** A waived finding is shown as it is, with the waiver that accepts it. */
-function waivedNote(f: Finding | undefined, c: ChalkInstance): string {
-  return f?.waived ? c.dim(` [waived: ${f.waived.reason}${f.waived.expires ? `, until ${f.waived.expires}` : ''}]`) : '';
+function waivedNote(f: Finding): string {
+  return f.waived ? `waived (${f.status})${f.waived.expires ? ` until ${f.waived.expires}` : ''}: ${f.waived.reason}` : '';
+}
+
+/** A result whose problems a waiver accepts shows as "waived", with what the check said. */
+function fullyWaived(r: CheckResult): boolean {
+  return countedStatus(r) !== r.status && !statusAtLeast(countedStatus(r), 'warning');
 }
 
 function renderResult(r: CheckResult, c: ChalkInstance, multiDb: boolean, printed: Map<string, string>): string[] {
-  const mark = paint(c, r.status, `${MARKS[r.status]} ${r.status.padEnd(7)}`);
-  const only = r.findings.length === 1 ? r.findings[0] : undefined;
-  const lines = [`${mark} ${c.bold(r.id)}${multiDb ? c.dim(` [${r.database}]`) : ''}: ${r.message}${waivedNote(only, c)}`];
+  const shown = countedStatus(r);
+  const waived = fullyWaived(r);
+  const mark = waived ? c.dim(`~ ${'waived'.padEnd(7)}`) : paint(c, shown, `${MARKS[shown]} ${shown.padEnd(7)}`);
+  const lines = [`${mark} ${c.bold(r.id)}${multiDb ? c.dim(` [${r.database}]`) : ''}: ${r.message}`];
   if (r.findings.length > 1) {
     for (const f of r.findings) {
       if (f.status === 'ok') continue;
-      lines.push(`    ${paint(c, f.status, MARKS[f.status])} ${f.object ? `${f.object}: ` : ''}${f.message}${waivedNote(f, c)}`);
+      lines.push(`    ${paint(c, f.status, MARKS[f.status])} ${f.object ? `${f.object}: ` : ''}${f.message}${f.waived ? c.dim(` (${waivedNote(f)})`) : ''}`);
     }
+  } else if (r.findings[0]?.waived) {
+    lines.push(`   ${c.dim(waivedNote(r.findings[0]))}`);
   }
-  if (r.remediation.length > 0 && r.status !== 'ok') {
+  // An accepted finding's fix is in --format json and "explain"; repeating it on every start is noise.
+  if (r.remediation.length > 0 && r.status !== 'ok' && !waived) {
     lines.push(`   ${c.underline('How to fix')}:`, ...renderRemediation(r.remediation, c, printed, r.id));
   }
   return lines;
@@ -89,7 +98,23 @@ export function summaryLine(report: Report): string {
   const parts = [...STATUSES].reverse().filter((s) => report.summary[s] > 0).map((s) => `${report.summary[s]} ${s}`);
   const failedTargets = report.targets.filter((t) => t.error).length;
   if (failedTargets > 0) parts.unshift(`${failedTargets} database${failedTargets > 1 ? 's' : ''} not reached`);
-  return `${parts.join(', ') || 'no checks ran'} (${Math.round(report.durationMs)} ms)`;
+  const waived = report.targets.reduce((n, t) => n + t.results.reduce((m, r) => m + r.findings.filter((f) => f.waived).length, 0), 0);
+  const waivedText = waived > 0 ? `; ${waived} finding${waived > 1 ? 's' : ''} waived` : '';
+  return `${parts.join(', ') || 'no checks ran'}${waivedText} (${Math.round(report.durationMs)} ms)`;
+}
+
+/** One line saying which rules file shaped the report, so that nothing is silently turned off. */
+export function rulesLine(report: Report): string | undefined {
+  const r = report.rules;
+  if (!r) return undefined;
+  const parts: string[] = [];
+  if (r.off.length > 0) parts.push(`off: ${r.off.join(', ')}`);
+  const sev = Object.entries(r.severity);
+  if (sev.length > 0) parts.push(`severity: ${sev.map(([id, s]) => `${id} ${s}`).join(', ')}`);
+  const active = r.waivers.filter((w) => !w.expired).length;
+  const expired = r.waivers.length - active;
+  if (r.waivers.length > 0) parts.push(`${active} waiver${active === 1 ? '' : 's'} in force${expired ? `, ${expired} expired` : ''}`);
+  return `Rules: ${r.file ?? 'given in code'}${parts.length ? ` (${parts.join('; ')})` : ''}`;
 }
 
 export function textReport(report: Report, opts: TextOptions): string {
@@ -98,7 +123,7 @@ export function textReport(report: Report, opts: TextOptions): string {
   const out: string[] = [];
   if (!opts.quiet) out.push(c.dim(`${TOOL.name} ${TOOL.version}`));
   for (const t of report.targets) {
-    const shown = opts.quiet ? t.results.filter((r) => !['ok', 'skipped', 'info'].includes(r.status)) : t.results;
+    const shown = opts.quiet ? t.results.filter((r) => statusAtLeast(countedStatus(r), 'warning')) : t.results;
     if (opts.quiet && shown.length === 0 && !t.error) continue;
     out.push(header(t, c));
     if (t.error) out.push(renderError(t.error, c, 'cannot check'));
@@ -106,6 +131,8 @@ export function textReport(report: Report, opts: TextOptions): string {
     for (const r of shown) out.push(...renderResult(r, c, multiDb, printed));
     out.push('');
   }
+  const rules = rulesLine(report);
+  if (rules && !opts.quiet) out.push(c.dim(rules));
   if (!opts.quiet || out.length > 0) out.push(`Summary: ${summaryLine(report)}`);
   return out.join('\n') + '\n';
 }
