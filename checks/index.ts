@@ -5,5 +5,6 @@ import serverVersion from './server-version.js';
 import databaseEncoding from './database-encoding.js';
 import databaseLocale from './database-locale.js';
 import invalidIndexes from './invalid-indexes.js';
+import replicationSlots from './replication-slots.js';
 
-export const BUILTIN_CHECKS: readonly Check[] = [serverVersion, databaseEncoding, databaseLocale, invalidIndexes];
+export const BUILTIN_CHECKS: readonly Check[] = [serverVersion, databaseEncoding, databaseLocale, invalidIndexes, replicationSlots];
