@@ -6,5 +6,6 @@ import databaseEncoding from './database-encoding.js';
 import databaseLocale from './database-locale.js';
 import invalidIndexes from './invalid-indexes.js';
 import replicationSlots from './replication-slots.js';
+import longTransactions from './long-transactions.js';
 
-export const BUILTIN_CHECKS: readonly Check[] = [serverVersion, databaseEncoding, databaseLocale, invalidIndexes, replicationSlots];
+export const BUILTIN_CHECKS: readonly Check[] = [serverVersion, databaseEncoding, databaseLocale, invalidIndexes, replicationSlots, longTransactions];
