@@ -7,5 +7,6 @@ import databaseLocale from './database-locale.js';
 import invalidIndexes from './invalid-indexes.js';
 import replicationSlots from './replication-slots.js';
 import longTransactions from './long-transactions.js';
+import synapseBackgroundUpdates from './synapse-background-updates.js';
 
-export const BUILTIN_CHECKS: readonly Check[] = [serverVersion, databaseEncoding, databaseLocale, invalidIndexes, replicationSlots, longTransactions];
+export const BUILTIN_CHECKS: readonly Check[] = [serverVersion, databaseEncoding, databaseLocale, invalidIndexes, replicationSlots, longTransactions, synapseBackgroundUpdates];
