@@ -109,11 +109,12 @@ function sessionFinding(s: Session): Finding {
 
 /** Sessions idle in a transaction get ended by the server after this long; one of the three is enough. */
 function preventionSteps(ctx: CheckContext, users: string[]): Remediation[] {
-  const timeout = quoteLiteral(formatDuration(Number(ctx.params['max-idle-in-transaction'])));
+  const duration = formatDuration(Number(ctx.params['max-idle-in-transaction']));
+  const timeout = quoteLiteral(duration);
   return [
     {
       kind: 'sql',
-      title: `Prevent it: the server then ends sessions of ${users.join(', ')} that sit idle in a transaction longer than that (their new sessions; Synapse keeps no transaction open while idle)`,
+      title: `Prevent it: the server then ends any new session of ${users.join(', ')} that sits idle in a transaction for more than ${duration} (Synapse keeps no transaction open while idle)`,
       text: users.map((u) => `ALTER ROLE ${quoteIdent(u)} SET idle_in_transaction_session_timeout = ${timeout};`).join('\n'),
     },
     {

@@ -101,13 +101,13 @@ function dropStep(slot: SlotRow['slot']): Remediation {
 }
 
 function limitSteps(maxRetained: number): Remediation[] {
-  // Four times the warning threshold: room for a consumer that is only slow. Size it to what the
-  // WAL disk can spare.
-  const cap = pgSize(Math.max(maxRetained * 4, 1024 * 1024));
+  // Four times the warning threshold (the setting counts whole MB): room for a consumer that is
+  // only slow.
+  const cap = pgSize(Math.ceil((maxRetained * 4) / (1024 * 1024)) * 1024 * 1024);
   return [
     {
       kind: 'sql',
-      title: `Keep a forgotten slot from filling the disk: cap the WAL any slot may hold (PostgreSQL 13+; ${cap} is four times max-retained-wal, size it to what the WAL disk can spare). A slot past the cap is invalidated instead of keeping WAL.`,
+      title: `Keep a forgotten slot from filling the disk: cap the WAL any slot may hold (PostgreSQL 13+; ${cap} is four times max-retained-wal: size it to what the WAL disk can spare). A slot past the cap is invalidated instead of keeping WAL.`,
       text: `ALTER SYSTEM SET max_slot_wal_keep_size = '${cap}';`,
     },
     { kind: 'sql', title: 'A reload applies it (ALTER SYSTEM cannot share a transaction with it)', text: 'SELECT pg_reload_conf();' },
