@@ -8,5 +8,6 @@ import invalidIndexes from './invalid-indexes.js';
 import replicationSlots from './replication-slots.js';
 import longTransactions from './long-transactions.js';
 import synapseBackgroundUpdates from './synapse-background-updates.js';
+import sqlitePort from './sqlite-port.js';
 
-export const BUILTIN_CHECKS: readonly Check[] = [serverVersion, databaseEncoding, databaseLocale, invalidIndexes, replicationSlots, longTransactions, synapseBackgroundUpdates];
+export const BUILTIN_CHECKS: readonly Check[] = [serverVersion, databaseEncoding, databaseLocale, invalidIndexes, replicationSlots, longTransactions, synapseBackgroundUpdates, sqlitePort];

@@ -1,4 +1,5 @@
 import type { DatabaseTarget } from './config/target.js';
+import type { SqliteSnapshotSource } from './sqlite/snapshot.js';
 
 /** Ordered from harmless to worst; `failed` means the check itself could not run to the end. */
 export const STATUSES = ['ok', 'skipped', 'info', 'warning', 'error', 'failed'] as const;
@@ -73,6 +74,8 @@ export interface CheckOptions {
   thorough?: boolean;
   /** "Today", for end-of-life and age comparisons; tests pin it. */
   now?: Date;
+  /** --sqlite-database: the SQLite file synapse_port_db read, counted on demand (sqlite-port). */
+  sqliteDatabase?: SqliteSnapshotSource;
   [key: string]: unknown;
 }
 

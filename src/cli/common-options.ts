@@ -24,6 +24,7 @@ export interface CheckArgs extends ConnectionArgs {
   set?: string[];
   'synapse-version'?: string;
   thorough: boolean;
+  'sqlite-database'?: string;
 }
 
 export function withConnectionOptions<T>(y: Argv<T>) {
@@ -45,7 +46,8 @@ export function withCheckOptions<T>(y: Argv<T>) {
     .option('skip', { type: 'string', array: true, describe: 'Skip these check ids', group: 'Checks:' })
     .option('set', { type: 'string', array: true, describe: 'Set a check param: check-id.param=value (repeatable; "explain <id>" lists them)', group: 'Checks:' })
     .option('synapse-version', { type: 'string', describe: 'Synapse release that will run on the database, e.g. 1.157.1', group: 'Checks:' })
-    .option('thorough', { type: 'boolean', default: false, describe: 'Read table maxima even without an index (slow on large tables)', group: 'Checks:' });
+    .option('thorough', { type: 'boolean', default: false, describe: 'Read table maxima even without an index (slow on large tables)', group: 'Checks:' })
+    .option('sqlite-database', { type: 'string', describe: 'The SQLite database synapse_port_db ported from: compare its row counts with PostgreSQL (sqlite-port)', group: 'Checks:' });
 }
 
 function seconds(name: string, value: number): number {
