@@ -70,7 +70,8 @@ describe('the runner stays read-only', () => {
     expect(results[0]!.details).toEqual({ sqlstate: '25006' });
     expect(results[2]!.message).toContain('boom');
     expect(results[3]!.message).toContain('statement timeout');
-    expect(results.slice(4).every((r) => r.status === 'ok')).toBe(true);
+    // Checks for Synapse databases skip this one; none of them failed.
+    expect(results.slice(4).every((r) => r.status === 'ok' || r.status === 'skipped')).toBe(true);
     expect(await superuser(DB, async (c) => (await c.query('SELECT count(*)::int AS n FROM t')).rows[0].n)).toBe(0);
   });
 
