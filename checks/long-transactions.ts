@@ -32,7 +32,8 @@ interface Row extends Record<string, unknown> {
 // Only this database: a transaction holds back VACUUM in the database it runs in (system catalogs
 // shared by all databases aside). now() is the start of pg-preflight's own transaction, and
 // pg_stat_activity is read once per transaction, so the two agree. Another role's sessions show
-// their query as '<insufficient privilege>' and no state unless we are in pg_read_all_stats.
+// their query as '<insufficient privilege>' and no state or backend_type unless we are in
+// pg_read_all_stats; autovacuum workers look the same, but have no user.
 const SQL = `
 SELECT
   (SELECT coalesce(json_agg(json_build_object('gid', p.gid, 'owner', p.owner, 'prepared', p.prepared,
@@ -51,7 +52,8 @@ SELECT
       AND ((a.state LIKE 'idle in transaction%' AND extract(epoch FROM now() - a.state_change) > $2)
            OR extract(epoch FROM now() - a.xact_start) > $3)) AS sessions,
   (SELECT count(*)::int FROM pg_stat_activity a
-    WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.query = '<insufficient privilege>') AS hidden`;
+    WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.query = '<insufficient privilege>'
+      AND a.usename IS NOT NULL) AS hidden`;
 
 function preparedFinding(p: Prepared, database: string): Finding {
   return {
