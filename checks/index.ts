@@ -8,6 +8,11 @@ import memorySettings from './memory-settings.js';
 import hugePages from './huge-pages.js';
 import collationVersion from './collation-version.js';
 import xidWraparound from './xid-wraparound.js';
+import invalidIndexes from './invalid-indexes.js';
+import replicationSlots from './replication-slots.js';
+import longTransactions from './long-transactions.js';
+import synapseBackgroundUpdates from './synapse-background-updates.js';
+import sqlitePort from './sqlite-port.js';
 
 export const BUILTIN_CHECKS: readonly Check[] = [
   serverVersion,
@@ -17,4 +22,9 @@ export const BUILTIN_CHECKS: readonly Check[] = [
   hugePages,
   collationVersion,
   xidWraparound,
+  invalidIndexes,
+  replicationSlots,
+  longTransactions,
+  synapseBackgroundUpdates,
+  sqlitePort,
 ];

@@ -1,5 +1,6 @@
 import type { DatabaseTarget } from './config/target.js';
 import type { HostMemory } from './host-memory.js';
+import type { SqliteSnapshotSource } from './sqlite/snapshot.js';
 
 /** Ordered from harmless to worst; `failed` means the check itself could not run to the end. */
 export const STATUSES = ['ok', 'skipped', 'info', 'warning', 'error', 'failed'] as const;
@@ -79,6 +80,8 @@ export interface CheckOptions {
    * over a Unix socket or loopback (memory-settings, huge-pages); a check never reads it itself.
    */
   localHostMemory?: HostMemory;
+  /** --sqlite-database: the SQLite file synapse_port_db read, counted on demand (sqlite-port). */
+  sqliteDatabase?: SqliteSnapshotSource;
   [key: string]: unknown;
 }
 

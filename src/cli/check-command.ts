@@ -8,6 +8,7 @@ import { parseIdList } from '../registry.js';
 import { loadRules } from '../rules/load.js';
 import type { ParamValues } from '../types.js';
 import { limitsFrom, waitFrom, type CheckArgs } from './common-options.js';
+import { sqliteSnapshotSource } from '../sqlite/snapshot.js';
 import { useColor, type Io } from './io.js';
 import { startProgress } from './progress.js';
 import { planOutputs, writeReports } from './report-output.js';
@@ -40,7 +41,12 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   const progress = startProgress(io, io.isTTY && args.format === 'text' && !args.quiet);
   const report = await runPrepared(prepared, {
     limits: limitsFrom(args),
-    options: { synapseVersion: args['synapse-version'], thorough: args.thorough, localHostMemory: readLocalHostMemory() },
+    options: {
+      synapseVersion: args['synapse-version'],
+      thorough: args.thorough,
+      localHostMemory: readLocalHostMemory(),
+      ...(args['sqlite-database'] ? { sqliteDatabase: sqliteSnapshotSource(args['sqlite-database']) } : {}),
+    },
     wait: waitFrom(args, args.quiet ? undefined : (note) => progress.note(redact(`pg-preflight: ${note}`, secrets))),
     onProgress: (p) => progress.update(p),
   }).finally(() => progress.stop());

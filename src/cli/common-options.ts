@@ -34,6 +34,7 @@ export interface CheckArgs extends ConnectionArgs {
   'synapse-version'?: string;
   thorough: boolean;
   'db-host-memory'?: string;
+  'sqlite-database'?: string;
 }
 
 export function withConnectionOptions<T>(y: Argv<T>) {
@@ -62,7 +63,8 @@ export function withCheckOptions<T>(y: Argv<T>) {
     .option('set', { type: 'string', array: true, describe: 'Set a check param: check-id.param=value (repeatable; "explain <id>" lists them)', group: 'Checks:' })
     .option('synapse-version', { type: 'string', describe: 'Synapse release that will run on the database, e.g. 1.157.1', group: 'Checks:' })
     .option('thorough', { type: 'boolean', default: false, describe: 'Read table maxima even without an index (slow on large tables)', group: 'Checks:' })
-    .option('db-host-memory', { type: 'string', describe: "RAM of the database host, e.g. 16GiB (memory-settings; default: /proc/meminfo when the server is on this machine)", group: 'Checks:' });
+    .option('db-host-memory', { type: 'string', describe: "RAM of the database host, e.g. 16GiB (memory-settings; default: /proc/meminfo when the server is on this machine)", group: 'Checks:' })
+    .option('sqlite-database', { type: 'string', describe: 'The SQLite database synapse_port_db ported from: compare its row counts with PostgreSQL (sqlite-port)', group: 'Checks:' });
 }
 
 function seconds(name: string, value: number): number {
