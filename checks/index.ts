@@ -4,5 +4,6 @@ import type { Check } from '../src/types.js';
 import serverVersion from './server-version.js';
 import databaseEncoding from './database-encoding.js';
 import databaseLocale from './database-locale.js';
+import authHba from './auth-hba.js';
 
-export const BUILTIN_CHECKS: readonly Check[] = [serverVersion, databaseEncoding, databaseLocale];
+export const BUILTIN_CHECKS: readonly Check[] = [serverVersion, databaseEncoding, databaseLocale, authHba];
