@@ -5,5 +5,6 @@ import serverVersion from './server-version.js';
 import databaseEncoding from './database-encoding.js';
 import databaseLocale from './database-locale.js';
 import authHba from './auth-hba.js';
+import clientKeepalives from './client-keepalives.js';
 
-export const BUILTIN_CHECKS: readonly Check[] = [serverVersion, databaseEncoding, databaseLocale, authHba];
+export const BUILTIN_CHECKS: readonly Check[] = [serverVersion, databaseEncoding, databaseLocale, authHba, clientKeepalives];
