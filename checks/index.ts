@@ -6,5 +6,6 @@ import databaseEncoding from './database-encoding.js';
 import databaseLocale from './database-locale.js';
 import authHba from './auth-hba.js';
 import clientKeepalives from './client-keepalives.js';
+import connectionBudget from './connection-budget.js';
 
-export const BUILTIN_CHECKS: readonly Check[] = [serverVersion, databaseEncoding, databaseLocale, authHba, clientKeepalives];
+export const BUILTIN_CHECKS: readonly Check[] = [serverVersion, databaseEncoding, databaseLocale, authHba, clientKeepalives, connectionBudget];

@@ -6,6 +6,7 @@ import { allChecks, parseIdList, selectChecks } from '../registry.js';
 import { jsonReport } from '../reporters/json.js';
 import { textReport } from '../reporters/text.js';
 import { runChecks } from '../runner.js';
+import { synapseProcesses } from '../connection-diagnosis/synapse-processes.js';
 import { limitsFrom, type CheckArgs } from './common-options.js';
 import { useColor, type Io } from './io.js';
 
@@ -19,7 +20,11 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
     targets,
     checks,
     limits: limitsFrom(args),
-    options: { synapseVersion: args['synapse-version'], thorough: args.thorough },
+    options: {
+      synapseVersion: args['synapse-version'],
+      thorough: args.thorough,
+      synapseProcesses: synapseProcesses({ configPaths: args.config ?? [], targets, workerConfigs: args['worker-config'] ?? [], workers: args.workers, env: io.env }),
+    },
     params: parseSetFlags(args.set ?? [], known),
   });
   const out =

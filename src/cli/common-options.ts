@@ -24,6 +24,8 @@ export interface CheckArgs extends ConnectionArgs {
   set?: string[];
   'synapse-version'?: string;
   thorough: boolean;
+  'worker-config'?: string[];
+  workers?: number;
 }
 
 export function withConnectionOptions<T>(y: Argv<T>) {
@@ -45,7 +47,9 @@ export function withCheckOptions<T>(y: Argv<T>) {
     .option('skip', { type: 'string', array: true, describe: 'Skip these check ids', group: 'Checks:' })
     .option('set', { type: 'string', array: true, describe: 'Set a check param: check-id.param=value (repeatable; "explain <id>" lists them)', group: 'Checks:' })
     .option('synapse-version', { type: 'string', describe: 'Synapse release that will run on the database, e.g. 1.157.1', group: 'Checks:' })
-    .option('thorough', { type: 'boolean', default: false, describe: 'Read table maxima even without an index (slow on large tables)', group: 'Checks:' });
+    .option('thorough', { type: 'boolean', default: false, describe: 'Read table maxima even without an index (slow on large tables)', group: 'Checks:' })
+    .option('worker-config', { type: 'string', array: true, describe: 'A Synapse worker\'s config file, merged over --config as Synapse does (repeatable; for connection-budget)', group: 'Checks:' })
+    .option('workers', { type: 'number', describe: 'N more Synapse workers that use the shared database config (for connection-budget)', group: 'Checks:' });
 }
 
 function seconds(name: string, value: number): number {

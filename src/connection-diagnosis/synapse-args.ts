@@ -19,6 +19,21 @@ export function synapseHost(target: DatabaseTarget): { host: string; fromConfig:
   return { host: target.connection.host, fromConfig: false };
 }
 
+/**
+ * The server a pool connects to, as one comparable string: `host:port` from libpq keywords,
+ * with `fallback` (the resolved connection: environment, defaults) for what they leave out.
+ */
+export function serverKey(keywords: Record<string, string>, fallback: { host: string; port: number }): string {
+  const host = keywords.hostaddr || keywords.host || fallback.host;
+  const port = keywords.port ? Number(keywords.port) : fallback.port;
+  return `${host}:${port}`;
+}
+
+/** The server this target's Synapse pool connects to. */
+export function targetServerKey(target: DatabaseTarget): string {
+  return serverKey(synapseKeywords(target), target.connection);
+}
+
 export function isSocket(host: string): boolean {
   return isSocketHost(host);
 }
@@ -28,8 +43,9 @@ function yamlKey(key: string): string {
 }
 
 /** The path of this target's section: `database:` (Synapse labels it "master") or `databases: <label>:`. */
-export function sectionPath(target: DatabaseTarget): string[] {
-  return target.label === 'master' ? ['database'] : ['databases', target.label];
+export function sectionPath(target: DatabaseTarget | string): string[] {
+  const label = typeof target === 'string' ? target : target.label;
+  return label === 'master' ? ['database'] : ['databases', label];
 }
 
 export function sectionName(target: DatabaseTarget): string {
@@ -42,9 +58,9 @@ export interface YamlEntry {
   comment?: string;
 }
 
-/** A snippet that places `entries` under `args` of this target's section, ready to merge. */
-export function argsYaml(target: DatabaseTarget, entries: YamlEntry[]): string {
-  const path = [...sectionPath(target), 'args'];
+/** A snippet that places `entries` under `args` of a section (this target's, or a path), ready to merge. */
+export function argsYaml(section: DatabaseTarget | string[], entries: YamlEntry[]): string {
+  const path = [...(Array.isArray(section) ? section : sectionPath(section)), 'args'];
   const lines = path.map((p, i) => `${'  '.repeat(i)}${yamlKey(p)}:`);
   const pad = '  '.repeat(path.length);
   for (const e of entries) {
