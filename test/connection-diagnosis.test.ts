@@ -1,15 +1,17 @@
 // Connection failures diagnosed before any check runs: each case is built on a real server with a
 // pg_hba.conf written here, the printed remediation is applied as a user would apply it, and the
 // login then succeeds.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { networkInterfaces } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { resolveTargets } from '../src/config/resolve.js';
 import { DEFAULT_LIMITS, openSession } from '../src/connection.js';
 import { PreflightError } from '../src/errors.js';
-import { startThrowawayServer, type ThrowawayServer } from '../src/throwaway/server.js';
+import { freePort, startThrowawayServer, type ThrowawayServer } from '../src/throwaway/server.js';
 import type { Remediation } from '../src/types.js';
 import { runCli } from './helpers/cli.js';
 import { clientTools, runPasted } from './helpers/shell.js';
@@ -361,5 +363,111 @@ describe('servers that never answer: exit 3 within the connect timeout', () => {
       await server.writeHba(insertAbove(readFileSync(server.hbaFile, 'utf8'), line, /\bident\b/));
       expect(await login(dsn)).toBeUndefined();
     });
+  });
+});
+
+describe('nothing there', () => {
+  it('connection refused: exit 3, where the server must listen', async () => {
+    const port = await freePort();
+    const d = await diagnose(['--dsn', `postgresql://u:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/db`]);
+    expect(d.error.code).toBe('connect-refused');
+    expect(d.error.message).toMatch(/nothing accepts connections at 127\.0\.0\.1:\d+/);
+    expect(step(d, 'sql', /where the server listens/)).toBe('SHOW listen_addresses;\nSHOW port;');
+  });
+
+  it('a host name that does not resolve: exit 3', async () => {
+    const d = await diagnose(['--dsn', `postgresql://u:${encodeURIComponent(PASSWORD)}@no-such-host.invalid/db`]);
+    expect(d.error.code).toBe('connect-unknown-host');
+  });
+});
+
+describe.each([10, 18])('a full server (PostgreSQL %i)', (major) => {
+  let server: ThrowawayServer;
+  const held: pg.Client[] = [];
+  beforeAll(async () => {
+    // 6 slots, 2 of them for superusers; no WAL senders (PostgreSQL 10 wants fewer than max_connections).
+    server = await startThrowawayServer({ major, settings: { max_connections: 6, superuser_reserved_connections: 2, max_wal_senders: 0 } });
+    const c = new pg.Client({ host: server.socketDir, port: server.port, user: 'postgres', database: 'postgres' });
+    await c.connect();
+    await c.query('CREATE ROLE app LOGIN');
+    await c.end();
+  });
+  afterAll(async () => {
+    await Promise.all(held.map((c) => c.end().catch(() => undefined)));
+    await server?.stop();
+  });
+
+  it('the ordinary slots used up: "reserved slots"; every slot used up: "too many clients"; the printed query runs in a reserved slot', async () => {
+    const connect = async (user: string) => {
+      const c = new pg.Client({ host: server.socketDir, port: server.port, user, database: 'postgres' });
+      await c.connect();
+      held.push(c);
+      return c;
+    };
+    for (let i = 0; i < 4; i++) await connect('app');
+    const reserved = await diagnose(['--dsn', `postgresql://app@127.0.0.1:${server.port}/postgres`]);
+    expect(reserved.error.code).toBe('connect-reserved-slots');
+    const admin = await connect('postgres');
+    const rows = (await admin.query(step(reserved, 'sql', /who holds the connections/))).rows;
+    expect(rows).toContainEqual(expect.objectContaining({ usename: 'app', count: '4' }));
+    await connect('postgres');
+    const full = await diagnose(['--dsn', `postgresql://postgres@127.0.0.1:${server.port}/postgres`]);
+    expect(full.error.code).toBe('connect-too-many');
+    expect(full.error.message).toMatch(/too many clients already/);
+  });
+});
+
+describe.skipIf(!existsSync('/usr/bin/openssl')).each([10, 18])('SSL (PostgreSQL %i, a self-signed certificate)', (major) => {
+  let server: ThrowawayServer;
+  let certDir: string;
+  beforeAll(async () => {
+    certDir = mkdtempSync(join(tmpdir(), 'pgpf-ssl-'));
+    const r = spawnSync('openssl', ['req', '-new', '-x509', '-nodes', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', join(certDir, 'server.key'), '-out', join(certDir, 'server.crt')], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    // The server (run as "postgres" when we are root) reads the key, and wants it private.
+    const uid = process.getuid?.() === 0 ? Number(readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'))?.split(':')[2] ?? 0) : undefined;
+    chmodSync(certDir, 0o755);
+    chmodSync(join(certDir, 'server.key'), 0o600);
+    if (uid) for (const f of ['server.key', 'server.crt']) chownSync(join(certDir, f), uid, uid);
+    server = await startThrowawayServer({
+      major,
+      hba: `${ADMIN_HBA}hostssl all all 127.0.0.1/32 scram-sha-256\n`,
+      settings: { ssl: 'on', ssl_cert_file: join(certDir, 'server.crt'), ssl_key_file: join(certDir, 'server.key') },
+    });
+    const c = new pg.Client({ host: server.socketDir, port: server.port, user: 'postgres', database: 'postgres' });
+    await c.connect();
+    await c.query(`SET password_encryption = 'scram-sha-256'; CREATE ROLE synapse_user LOGIN PASSWORD '${PASSWORD.replace(/'/g, "''")}'`);
+    // So that auth-hba can show which line (hostssl) let it in.
+    await c.query('GRANT SELECT ON pg_hba_file_rules TO synapse_user; GRANT EXECUTE ON FUNCTION pg_hba_file_rules() TO synapse_user');
+    await c.end();
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(certDir, { recursive: true, force: true });
+  });
+
+  const config = (sslmode: string) =>
+    writeConfig(`database:\n  name: psycopg2\n  args:\n    user: synapse_user\n    password: "${PASSWORD}"\n    dbname: postgres\n    host: 127.0.0.1\n    port: ${server.port}\n    sslmode: ${sslmode}\n`);
+
+  it('the server admits only SSL and sslmode is disable: the message says "SSL off", the printed sslmode: require gets in', async () => {
+    const file = config('disable');
+    const d = await diagnose(['--config', file]);
+    expect(d.error.code).toBe('auth-no-hba-entry');
+    expect(d.error.message).toMatch(major >= 17 ? /no encryption/ : /SSL off/);
+    const fixed = applyYaml(file, step(d, 'config', /connect with SSL instead/));
+    const r = await runCli(['--config', fixed, '--only', 'auth-hba', '--format', 'json']);
+    expect(r.code).not.toBe(3);
+    expect(JSON.parse(r.stdout).results[0].message).toMatch(/over TCP from 127\.0\.0\.1 with SSL\) matched line 4/);
+  });
+
+  it('sslmode verify-full and a certificate no root vouches for: the printed sslrootcert (pointed at the CA) verifies it', async () => {
+    const file = config('verify-full');
+    const d = await diagnose(['--config', file]);
+    expect(d.error.code).toBe('connect-ssl-verify');
+    const snippet = step(d, 'config', /CA that signed/).replace('/path/to/root.crt', join(certDir, 'server.crt'));
+    const fixed = applyYaml(file, snippet);
+    const r = await runCli(['--config', fixed, '--only', 'auth-hba', '--format', 'json']);
+    expect(r.code).not.toBe(3);
+    expect(JSON.parse(r.stdout).results[0].message).toMatch(/hostssl all all 127\.0\.0\.1\/32 scram-sha-256"/);
   });
 });
