@@ -68,6 +68,11 @@ function objectOf(rule: HbaFileRule, hbaFile: string | undefined): string {
   return `${w.file ?? 'pg_hba.conf'}:${rule.line_number}`;
 }
 
+function whoText(rule: HbaFileRule): string {
+  const users = rule.user_name ?? [];
+  return users.includes('all') ? 'any role' : users.join(', ');
+}
+
 function replaceLineStep(rule: HbaFileRule, hbaFile: string | undefined, method: string): Remediation {
   const w = whereIs(rule, hbaFile);
   return {
@@ -101,7 +106,7 @@ function matchedFinding(ctx: CheckContext, rule: HbaFileRule, login: Login, stor
         return {
           status: 'error',
           object,
-          message: `${head}: trust for a network address. Anyone who reaches the server from ${ruleAddress(rule) ?? 'there'} logs in as ${rule.user_name?.join(', ')} without a password. Require scram-sha-256`,
+          message: `${head}: trust for a network address. Anyone who reaches the server from ${ruleAddress(rule) ?? 'there'} logs in as ${whoText(rule)} without a password. Require scram-sha-256`,
           details,
           remediation: [...passwordFirst('The role needs a password first'), replaceLineStep(rule, hbaFile, 'scram-sha-256'), RELOAD, { kind: 'text', text: 'Then put the password under database.args in homeserver.yaml.' }],
         };
@@ -231,7 +236,7 @@ column need the server's own lookups and are reported as uncertain.`,
       findings.push({
         status: 'error',
         object: objectOf(r, hbaFile),
-        message: `line ${r.line_number} "${ruleToLine(r).replace(/\s+/g, ' ')}" trusts a network address: anyone who reaches the server from ${ruleAddress(r)} logs in as ${r.user_name?.join(', ')} without a password`,
+        message: `line ${r.line_number} "${ruleToLine(r).replace(/\s+/g, ' ')}" trusts a network address: anyone who reaches the server from ${ruleAddress(r)} logs in as ${whoText(r)} without a password`,
         details: { line: r.line_number, rule: ruleToLine(r) },
         remediation: [replaceLineStep(r, hbaFile, 'scram-sha-256'), RELOAD],
       });

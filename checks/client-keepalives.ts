@@ -41,7 +41,12 @@ own tcp_keepalives_* (which protect the server's side) are shown as detail.`,
     const { host } = synapseHost(target);
     const section = target.synapse?.section;
     const where = sectionName(target);
+    // The session's values: over a Unix socket they read 0 (not applicable), over TCP the
+    // effective ones (0 configured shows the operating system's default).
     const server = Object.fromEntries(['idle', 'interval', 'count'].map((k) => [k, facts.settings.get(`tcp_keepalives_${k}`)?.setting ?? null]));
+    const serverText = row?.server_addr
+      ? `The server's own tcp_keepalives_idle/interval/count (its side of the connection) are ${server.idle}/${server.interval}/${server.count}`
+      : 'The server\'s own tcp_keepalives_* do not show over the Unix socket pg-preflight used'
     const findings: Finding[] = [];
 
     if (section) {
@@ -107,7 +112,7 @@ own tcp_keepalives_* (which protect the server's side) are shown as detail.`,
     if (missing.length > 0) {
       findings.push({
         status: 'warning',
-        message: `Synapse connects to ${host} over the network without ${missing.map((e) => e.key).join(', ')}: if a NAT, firewall or load balancer drops an idle connection, Synapse waits on it until the OS gives up (over 2 hours on Linux) and the homeserver hangs (Synapse issue #8574). The server's own tcp_keepalives_idle/interval/count are ${server.idle}/${server.interval}/${server.count}`,
+        message: `Synapse connects to ${host} over the network without ${missing.map((e) => e.key).join(', ')}: if a NAT, firewall or load balancer drops an idle connection, Synapse waits on it until the OS gives up (over 2 hours on Linux) and the homeserver hangs (Synapse issue #8574). ${serverText}`,
         details,
         remediation: [
           viaDsn

@@ -58,20 +58,23 @@ export function ruleAddress(rule: Pick<HbaFileRule, 'address' | 'netmask'>): str
 }
 
 /**
- * A rule as a line again. The view has already unquoted names, so a name that needs quotes is
- * quoted again; a keyword stays a keyword (the view shows a quoted "all" and the keyword alike).
+ * A rule as a line again, with another method if given. The view has already unquoted names, so
+ * a name that needs quotes is quoted again; keywords, +groups, @files and /regexes stay as they
+ * are (the view shows a quoted "all" and the keyword alike).
  */
 export function ruleToLine(rule: HbaFileRule, method = rule.auth_method ?? 'reject'): string {
   const token = (n: string) => (KEYWORDS.has(n) || /^[+@/]/.test(n) ? n : hbaName(n));
-  const cols = [rule.type ?? 'host', (rule.database ?? []).map(token).join(','), (rule.user_name ?? []).map(token).join(',')];
-  const line: HbaLine = {
-    type: (rule.type ?? 'host') as HbaType,
-    databases: [cols[1]!],
-    users: [cols[2]!],
-    address: ruleAddress(rule),
-    method,
-    // Under another method only clientcert still applies (map= belongs to ident/peer/cert/gss).
-    options: method === rule.auth_method ? (rule.options ?? undefined) : (rule.options ?? []).filter((o) => o.startsWith('clientcert=')),
-  };
-  return formatHbaLine(line, { quote: false });
+  const sameMethod = method === rule.auth_method;
+  return formatHbaLine(
+    {
+      type: (rule.type ?? 'host') as HbaType,
+      databases: (rule.database ?? []).map(token),
+      users: (rule.user_name ?? []).map(token),
+      address: ruleAddress(rule),
+      method,
+      // Under another method only clientcert still applies (map= belongs to ident/peer/cert/gss).
+      options: sameMethod ? (rule.options ?? undefined) : (rule.options ?? []).filter((o) => o.startsWith('clientcert=')),
+    },
+    { quote: false },
+  );
 }

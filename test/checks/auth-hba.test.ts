@@ -79,6 +79,14 @@ describe.each([10, 18])('auth-hba on PostgreSQL %i', (major) => {
     expect(r.details).toMatchObject({ line: 3, method: 'scram-sha-256', login: 'over TCP from 127.0.0.1 without encryption' });
   });
 
+  it('IPv6, a +group and a wider network: matched as the server matches them', async () => {
+    await admin('DO $$ BEGIN CREATE ROLE hba_admins; EXCEPTION WHEN duplicate_object THEN NULL; END $$; GRANT hba_admins TO checker');
+    await server.writeHba(`${ADMIN_HBA}host all +nobody_group ::/0 reject\nhost postgres +hba_admins ::0/64 scram-sha-256\n`);
+    const r = await authHba(tcp('checker', PASSWORD, '[::1]'));
+    expect(r.status).toBe('ok');
+    expect(r.message).toMatch(/over TCP from ::1 without encryption\) matched line 4: "host postgres \+hba_admins ::\/64 scram-sha-256"/);
+  });
+
   it('without privilege: skipped, naming the grants; the printed GRANTs let it run', async () => {
     await server.writeHba(`${ADMIN_HBA}host all all 127.0.0.1/32 trust\n`);
     const r = await authHba(tcp('plain'));
