@@ -111,7 +111,9 @@ function matchedFinding(ctx: CheckContext, rule: HbaFileRule, login: Login, stor
           remediation: [...passwordFirst('The role needs a password first'), replaceLineStep(rule, hbaFile, 'scram-sha-256'), RELOAD, { kind: 'text', text: 'Then put the password under database.args in homeserver.yaml.' }],
         };
       }
-      return { status: 'info', object, message: `${head}: trust, so any local user of this machine can log in as ${login.user} without a password`, details };
+      // Not flagged: trust over the socket or loopback is a choice for a single-user host (and the
+      // seed guide's own no-password setup); the message still says what it allows.
+      return { status: 'ok', object, message: `${head}: trust, so any local user of this machine can log in as ${login.user} without a password`, details };
     case 'md5':
     case 'password':
       return {
@@ -142,6 +144,7 @@ this connection: its type (local/host/hostssl...), database, role and client add
 - A line the server cannot parse is an error: the server keeps the rules it loaded before, and
   will refuse to start at the next restart ("could not load pg_hba.conf").
 - trust for a network address is an error: anyone who reaches the server logs in without a password.
+  trust over the socket or loopback is reported, not flagged (any local user may log in).
 - md5 and password are warnings: use scram-sha-256 (PostgreSQL 18 deprecates MD5 passwords).
   A role whose password is still stored as MD5 cannot log in under a scram-sha-256 line, so
   store it again as SCRAM first (psql's \\password with password_encryption = 'scram-sha-256').
