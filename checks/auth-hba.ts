@@ -58,14 +58,19 @@ interface Where {
   label: string;
 }
 
-function whereIs(rule: HbaFileRule, hbaFile: string | undefined): Where {
-  const file = rule.file_name ?? hbaFile;
-  return { file, label: `line ${rule.line_number}${rule.file_name && rule.file_name !== hbaFile ? ` of ${rule.file_name}` : ''}` };
+/** The main file (SHOW hba_file, when visible) and whether include files add more (PG16+). */
+interface HbaFiles {
+  main: string | undefined;
+  several: boolean;
 }
 
-function objectOf(rule: HbaFileRule, hbaFile: string | undefined): string {
-  const w = whereIs(rule, hbaFile);
-  return `${w.file ?? 'pg_hba.conf'}:${rule.line_number}`;
+function whereIs(rule: HbaFileRule, files: HbaFiles): Where {
+  const file = rule.file_name ?? files.main;
+  return { file, label: `line ${rule.line_number}${files.several && rule.file_name ? ` of ${rule.file_name}` : ''}` };
+}
+
+function objectOf(rule: HbaFileRule, hbaFile: HbaFiles): string {
+  return `${whereIs(rule, hbaFile).file ?? 'pg_hba.conf'}:${rule.line_number}`;
 }
 
 function whoText(rule: HbaFileRule): string {
@@ -73,7 +78,7 @@ function whoText(rule: HbaFileRule): string {
   return users.includes('all') ? 'any role' : users.join(', ');
 }
 
-function replaceLineStep(rule: HbaFileRule, hbaFile: string | undefined, method: string): Remediation {
+function replaceLineStep(rule: HbaFileRule, hbaFile: HbaFiles, method: string): Remediation {
   const w = whereIs(rule, hbaFile);
   return {
     kind: 'config',
@@ -90,7 +95,7 @@ function md5Roles(): Remediation {
   };
 }
 
-function matchedFinding(ctx: CheckContext, rule: HbaFileRule, login: Login, stored: string | undefined, hbaFile: string | undefined): Finding {
+function matchedFinding(ctx: CheckContext, rule: HbaFileRule, login: Login, stored: string | undefined, hbaFile: HbaFiles): Finding {
   const w = whereIs(rule, hbaFile);
   const line = ruleToLine(rule);
   const method = rule.auth_method ?? '';
@@ -178,7 +183,10 @@ column need the server's own lookups and are reported as uncertain.`,
     }
     const rules = (await ctx.query<{ rule: HbaFileRule }>(RULES_SQL)).map((r) => r.rule);
     const stored = row.can_read_authid ? (await ctx.query<{ stored: string }>(STORED_SQL))[0]?.stored : undefined;
-    const hbaFile = facts.settings.get('hba_file')?.setting;
+    const hbaFile: HbaFiles = {
+      main: facts.settings.get('hba_file')?.setting,
+      several: new Set(rules.map((r) => r.file_name).filter(Boolean)).size > 1,
+    };
     const login: Login = {
       local: row.client_addr === null,
       clientAddr: row.client_addr ?? undefined,
