@@ -26,14 +26,19 @@ export const diagnoseIdentOrPeer: Diagnoser = (e, target) => {
   const hasPassword = c.password !== undefined;
   const loopback = t.addresses.find((a) => a.client === '127.0.0.1' || a.client === '::1')?.client;
   const stock = peer ? 'local all all peer' : loopback ? `host all all ${loopback === '::1' ? '::1/128' : '127.0.0.1/32'} ident` : undefined;
-  const where = `above the ${peer ? 'peer' : 'ident'} line that matches this connection now${stock ? ` (in a stock Red Hat or Debian file: "${stock}")` : ''}: the server reads pg_hba.conf from the top, and the first line whose type, database, user and address match decides`;
+  // Debian's and Red Hat's stock files both end with `local all all peer`; Red Hat's also has
+  // `host all all 127.0.0.1/32 ident` (and ::1/128), the line Synapse issue #4293 ran into.
+  const stockFile = peer ? "Debian's and Red Hat's stock files" : "Red Hat's stock file";
+  const where = `above the ${peer ? 'peer' : 'ident'} line that matches this connection now${stock ? ` (in ${stockFile}: "${stock}")` : ''}: the server reads pg_hba.conf from the top, and the first line whose type, database, user and address match decides`;
   const why = peer
     ? `the rule that matched this socket connection says "peer": the server asks the kernel which OS user opened the socket (here "${osUser()}"; Synapse's is often matrix-synapse) and admits it only as the database role of the same name, not "${c.user}"`
-    : 'the rule that matched this TCP connection says "ident": the server asks an ident server on the client machine (port 113) which OS user opened the connection, and none answered, or it named another user than the role. Synapse logs in with a password instead';
+    : 'the rule that matched this TCP connection says "ident": the server asks an ident server on the client machine (port 113) which OS user opened the connection, and none answered, or it named another user than the role. A password login suits Synapse better';
   const notes: Remediation[] = t.notes.map((text) => ({ kind: 'text', text }));
   if (!hasPassword && t.method === 'trust') {
     notes.push({ kind: 'text', text: `No password is configured, so the line says trust, as the seed guide does: any local user may then log in as ${c.user} to ${c.database}. To use a password instead, set one (ALTER ROLE / \\password), add it as password: under database.args, and write scram-sha-256 in the line.` });
-  } else if (hasPassword) {
+  } else if (!hasPassword) {
+    notes.push({ kind: 'text', text: `No password is configured, and this is a network address: set one for ${c.user} (ALTER ROLE / \\password) and add it as password: under database.args; trust there would let anyone on that network log in as ${c.user}.` });
+  } else {
     notes.push({ kind: 'text', text: 'If the login then fails with "password authentication failed", the role\'s password is stored as MD5 (the default before PostgreSQL 14): run pg-preflight again, it prints how to store it as SCRAM.' });
   }
   if (peer) {
