@@ -2,7 +2,7 @@
 // pg_hba.conf written here, the printed remediation is applied as a user would apply it, and the
 // login then succeeds.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -171,6 +171,20 @@ describe.each([10, 18])('connection diagnosis on PostgreSQL %i', (major) => {
     // The alternatives: TCP with a password, or an ident map.
     expect(d.error.remediation.map((s) => s.text).join('\n')).toMatch(/host: 127\.0\.0\.1[\s\S]*map=synapse/);
     await server.writeHba(insertAbove(hba(), line, /\bpeer\b/));
+    expect(await login(dsn)).toBeUndefined();
+  });
+
+  it('peer on the Unix socket, the ident-map alternative: the printed pg_ident.conf and peer map= lines admit this OS user', async () => {
+    const { user, db } = await roleAndDb();
+    await server.writeHba(`${ADMIN_HBA}local all all peer\n`);
+    const dsn = socket(server.socketDir, server.port, db, user);
+    const d = await diagnose(['--dsn', dsn]);
+    expect(d.error.code).toBe('auth-peer');
+    const identLine = step(d, 'config', /pg_ident\.conf/);
+    const mapLine = step(d, 'config', /above the broad peer line/);
+    expect(mapLine).toMatch(new RegExp(`^local\\s+${db}\\s+"${user}"\\s+peer map=synapse$`));
+    writeFileSync(join(server.dataDir, 'pg_ident.conf'), `${identLine}\n`);
+    await server.writeHba(insertAbove(hba(), mapLine, /\bpeer\b/));
     expect(await login(dsn)).toBeUndefined();
   });
 

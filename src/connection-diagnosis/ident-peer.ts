@@ -4,7 +4,7 @@ import { userInfo } from 'node:os';
 import type { Diagnoser } from '../connection-errors.js';
 import type { Remediation } from '../types.js';
 import { endpointText } from './endpoint.js';
-import { formatHbaLine } from './hba-line.js';
+import { formatHbaLine, hbaName } from './hba-line.js';
 import { hbaSteps } from './remediation.js';
 import { targetLines } from './target-lines.js';
 
@@ -50,7 +50,8 @@ export const diagnoseIdentOrPeer: Diagnoser = (e, target) => {
       {
         kind: 'config',
         title: `Alternative that keeps peer: map the OS user Synapse runs as to the role. In pg_ident.conf (SHOW ident_file; finds it), with the OS user that runs Synapse in place of ${osUser()}:`,
-        text: `synapse    ${osUser()}    ${c.user}`,
+        // pg_ident.conf is split into tokens like pg_hba.conf: the same quoting applies.
+        text: `synapse    ${hbaName(osUser())}    ${hbaName(c.user)}`,
       },
       {
         kind: 'config',
