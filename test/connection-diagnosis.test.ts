@@ -420,7 +420,8 @@ describe.each([10, 18])('a full server (PostgreSQL %i)', (major) => {
     };
     for (let i = 0; i < 4; i++) await connect('app');
     const reserved = await diagnose(['--dsn', `postgresql://app@127.0.0.1:${server.port}/postgres`]);
-    expect(reserved.error.code).toBe('connect-reserved-slots');
+    expect(reserved.error.code).toBe('connect-too-many');
+    expect(reserved.error.message).toMatch(/only the slots reserved for superusers are left/);
     const admin = await connect('postgres');
     const rows = (await admin.query(step(reserved, 'sql', /who holds the connections/))).rows;
     expect(rows).toContainEqual(expect.objectContaining({ usename: 'app', count: '4' }));

@@ -49,7 +49,9 @@ export const diagnoseConnectionLimits: Diagnoser = (e, target) => {
   }
   if (/connection slots are reserved/.test(e.message)) {
     return {
-      code: 'connect-reserved-slots',
+      // The same code as a server full to the last slot: both pass when others disconnect
+      // (--wait retries connect-too-many); the message says which of the two it is.
+      code: 'connect-too-many',
       message: `${at} refused the login: only the slots reserved for superusers are left (max_connections minus superuser_reserved_connections, and reserved_connections on PostgreSQL 16+, are all in use). The server is full for ordinary roles such as Synapse's`,
       remediation: [WHO_HOLDS_THEM, BUDGET_NOTE],
     };
