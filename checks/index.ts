@@ -13,11 +13,17 @@ import replicationSlots from './replication-slots.js';
 import longTransactions from './long-transactions.js';
 import synapseBackgroundUpdates from './synapse-background-updates.js';
 import sqlitePort from './sqlite-port.js';
+import authHba from './auth-hba.js';
+import clientKeepalives from './client-keepalives.js';
+import connectionBudget from './connection-budget.js';
 
 export const BUILTIN_CHECKS: readonly Check[] = [
   serverVersion,
   databaseEncoding,
   databaseLocale,
+  authHba,
+  clientKeepalives,
+  connectionBudget,
   memorySettings,
   hugePages,
   collationVersion,

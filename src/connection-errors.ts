@@ -5,6 +5,7 @@ import type { DatabaseTarget } from './config/target.js';
 import { PreflightError, EXIT } from './errors.js';
 import { quoteIdent, quoteLiteral } from './quote.js';
 import type { Remediation } from './types.js';
+import { CONNECTION_DIAGNOSERS } from './connection-diagnosis/index.js';
 
 interface LimitsLike {
   connectTimeoutMs: number;
@@ -149,8 +150,8 @@ const generic: Diagnoser = (e, target, limits) => {
   return undefined;
 };
 
-/** Most specific first; the generic one answers for the rest. */
-const DIAGNOSERS: Diagnoser[] = [generic];
+/** Most specific first (src/connection-diagnosis/); the generic one answers for the rest. */
+const DIAGNOSERS: Diagnoser[] = [...CONNECTION_DIAGNOSERS, generic];
 
 export function diagnoseConnectionError(err: unknown, target: DatabaseTarget, limits: LimitsLike): PreflightError {
   const e = info(err);

@@ -82,7 +82,32 @@ export interface CheckOptions {
   localHostMemory?: HostMemory;
   /** --sqlite-database: the SQLite file synapse_port_db read, counted on demand (sqlite-port). */
   sqliteDatabase?: SqliteSnapshotSource;
+  /**
+   * The Synapse processes that will connect, main first, each with the pools it opens (from
+   * --config, --worker-config and --workers). Absent: the main process alone, as the target shows it.
+   */
+  synapseProcesses?: SynapseProcess[];
   [key: string]: unknown;
+}
+
+/** One Synapse process (the main one, or a worker) and the connection pools it opens. */
+export interface SynapseProcess {
+  /** `main`, the worker_name of a worker file, or `worker 2` for --workers. */
+  name: string;
+  /** The worker file, for a worker given with --worker-config. */
+  file?: string;
+  pools: SynapsePool[];
+}
+
+export interface SynapsePool {
+  /** The database label (`master`, or a databases: key). */
+  label: string;
+  /** `host:port` the pool connects to, as Synapse's config says (hostaddr wins over host). */
+  server: string;
+  cpMin?: number;
+  cpMax?: number;
+  /** The section came from the worker's own file, which replaced the shared one. */
+  ownSection?: boolean;
 }
 
 /**

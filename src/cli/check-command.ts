@@ -9,6 +9,7 @@ import { loadRules } from '../rules/load.js';
 import type { ParamValues } from '../types.js';
 import { limitsFrom, waitFrom, type CheckArgs } from './common-options.js';
 import { sqliteSnapshotSource } from '../sqlite/snapshot.js';
+import { synapseProcesses } from '../connection-diagnosis/synapse-processes.js';
 import { useColor, type Io } from './io.js';
 import { startProgress } from './progress.js';
 import { planOutputs, writeReports } from './report-output.js';
@@ -45,6 +46,7 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
       synapseVersion: args['synapse-version'],
       thorough: args.thorough,
       localHostMemory: readLocalHostMemory(),
+      synapseProcesses: synapseProcesses({ configPaths: args.config ?? [], targets, workerConfigs: args['worker-config'] ?? [], workers: args.workers, env: io.env }),
       ...(args['sqlite-database'] ? { sqliteDatabase: sqliteSnapshotSource(args['sqlite-database']) } : {}),
     },
     wait: waitFrom(args, args.quiet ? undefined : (note) => progress.note(redact(`pg-preflight: ${note}`, secrets))),
