@@ -1,10 +1,10 @@
+import { startPasswordServer } from './helpers/password-server.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
-import { freePort, startThrowawayServer, type ThrowawayServer } from '../src/throwaway/server.js';
+import { freePort, type ThrowawayServer } from '../src/throwaway/server.js';
 import { runCli } from './helpers/cli.js';
 import { createDatabase, dsnFor, sharedServers } from './helpers/servers.js';
 import { synapseSchemaSql } from './helpers/fixtures.js';
@@ -90,15 +90,7 @@ describe('connection failures: exit 3, one clear line, never the password', () =
   let server: ThrowawayServer;
   let config: string;
   beforeAll(async () => {
-    server = await startThrowawayServer({
-      major: 18,
-      hba: ['local all all trust', 'host all postgres 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', ''].join('\n'),
-    });
-    const c = new pg.Client({ host: server.socketDir, port: server.port, user: 'postgres', database: 'postgres' });
-    await c.connect();
-    await c.query(`CREATE ROLE synapse_user LOGIN PASSWORD '${PASSWORD.replace(/'/g, "''")}'`);
-    await c.query("CREATE DATABASE synapse OWNER synapse_user TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'");
-    await c.end();
+    server = await startPasswordServer({ role: 'synapse_user', password: PASSWORD, database: 'synapse' });
     const dir = mkdtempSync(join(tmpdir(), 'pgpf-cli-'));
     config = join(dir, 'homeserver.yaml');
     writeFileSync(config, `database:\n  name: psycopg2\n  args:\n    user: synapse_user\n    password: "${PASSWORD}"\n    dbname: synapse\n    host: 127.0.0.1\n    port: ${server.port}\n`);

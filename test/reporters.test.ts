@@ -1,20 +1,19 @@
+import { startPasswordServer } from './helpers/password-server.js';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_CHECKS } from '../checks/index.js';
 import { resolveTargets } from '../src/config/resolve.js';
 import { defineCheck } from '../src/define-check.js';
-import { quoteIdent, quoteLiteral } from '../src/quote.js';
 import { escapeData, escapeProperty, workflowCommand } from '../src/reporters/github.js';
 import { FORMATS, renderReport, renderStepSummary, type Format } from '../src/reporters/index.js';
 import { xmlAttr, xmlEscape } from '../src/reporters/junit.js';
 import { keyLine } from '../src/reporters/locate.js';
 import { escapeLabel } from '../src/reporters/prometheus.js';
 import { runChecks, summarize, type Report } from '../src/runner.js';
-import { freePort, startThrowawayServer, type ThrowawayServer } from '../src/throwaway/server.js';
+import { freePort, type ThrowawayServer } from '../src/throwaway/server.js';
 import type { Check, Status } from '../src/types.js';
 import { runCli } from './helpers/cli.js';
 import { parseJunit, parsePrometheus, parseWorkflowCommands, validSarif, type JunitSuite } from './helpers/formats.js';
@@ -263,15 +262,7 @@ describe('the password appears in no format', () => {
   let dir: string;
 
   beforeAll(async () => {
-    server = await startThrowawayServer({
-      major: 18,
-      hba: ['local all all trust', 'host all postgres 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', ''].join('\n'),
-    });
-    const c = new pg.Client({ host: server.socketDir, port: server.port, user: 'postgres', database: 'postgres' });
-    await c.connect();
-    await c.query(`CREATE ROLE synapse_user LOGIN PASSWORD ${quoteLiteral(PASSWORD)}`);
-    await c.query(`CREATE DATABASE ${quoteIdent(PASSWORD)} OWNER synapse_user TEMPLATE template0 ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C'`);
-    await c.end();
+    server = await startPasswordServer({ role: 'synapse_user', password: PASSWORD, database: PASSWORD, encoding: 'SQL_ASCII' });
     dir = mkdtempSync(join(tmpdir(), 'pgpf-secret-'));
     config = join(dir, 'homeserver.yaml');
     writeFileSync(

@@ -1,3 +1,4 @@
+import { startPasswordServer } from './helpers/password-server.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,15 +29,7 @@ function postmasterPid(server: ThrowawayServer): number {
 describe('--wait: retry while the server comes up, fail at once on what waiting cannot fix', () => {
   let secured: ThrowawayServer;
   beforeAll(async () => {
-    secured = await startThrowawayServer({
-      major: 18,
-      hba: ['local all all trust', 'host all postgres 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256', ''].join('\n'),
-    });
-    const c = new pg.Client({ host: secured.socketDir, port: secured.port, user: 'postgres', database: 'postgres' });
-    await c.connect();
-    await c.query(`CREATE ROLE app LOGIN PASSWORD '${PASSWORD}'`);
-    await c.query("CREATE DATABASE app OWNER app TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'");
-    await c.end();
+    secured = await startPasswordServer({ role: 'app', password: PASSWORD, database: 'app' });
   });
   afterAll(async () => secured?.stop());
 
