@@ -4,5 +4,7 @@ import type { Check } from '../src/types.js';
 import serverVersion from './server-version.js';
 import databaseEncoding from './database-encoding.js';
 import databaseLocale from './database-locale.js';
+import sequenceDrift from './sequence-drift.js';
+import streamPositions from './stream-positions.js';
 
-export const BUILTIN_CHECKS: readonly Check[] = [serverVersion, databaseEncoding, databaseLocale];
+export const BUILTIN_CHECKS: readonly Check[] = [serverVersion, databaseEncoding, databaseLocale, sequenceDrift, streamPositions];
