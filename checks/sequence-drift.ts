@@ -59,7 +59,11 @@ function behindFinding(s: SequenceState, d: Drift): Finding {
   const where = d.boundColumn ? columnLabel(d.boundColumn) : 'its tables';
   const up = isAscending(s);
   const state = s.isCalled ? `last value ${s.lastValue}` : `last value ${s.lastValue} not yet handed out (so ${d.effective} counts)`;
-  const fix: FixSpec = { sequence: { schema: s.schema, name: s.name }, sql: catchUpSql(s) };
+  const fix: FixSpec = {
+    sequence: { schema: s.schema, name: s.name },
+    sql: catchUpSql(s),
+    summary: `${name}: last value ${d.effective}, ${where} holds ${d.bound} (gap ${d.gap})`,
+  };
   if (s.synapse && !s.synapse.checkedAtStartup) {
     // user_id_seq: Synapse never compares it (facts 3.2), so this is information, not a failure.
     return {

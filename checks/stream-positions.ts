@@ -109,7 +109,11 @@ have to be repeated at every restart, and it discards what the writers recorded.
       // Synapse: `if max_in_stream_positions and max_in_stream_positions > last_value` on the raw
       // MAX(stream_id); a 0 maximum never trips, and neither do backfill's negated positions.
       if (highest !== 0n && highest > effective) {
-        const fix: FixSpec = { sequence: { schema: s.schema, name: s.name }, sql: streamPositionsSetvalSql(s, table, stream) };
+        const fix: FixSpec = {
+          sequence: { schema: s.schema, name: s.name },
+          sql: streamPositionsSetvalSql(s, table, stream),
+          summary: `${name}: last value ${effective}, stream "${stream}" is at ${highest} in ${tableName} (gap ${highest - effective})`,
+        };
         findings.push({
           status: 'error',
           object: name,

@@ -15,6 +15,8 @@ export interface SequenceName {
 export interface FixSpec {
   sequence: SequenceName;
   sql: string;
+  /** One line for the plan: what is wrong, with the numbers. */
+  summary: string;
 }
 
 const PLAIN = /^[a-z_][a-z0-9_$]*$/;
