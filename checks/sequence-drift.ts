@@ -47,10 +47,8 @@ function details(s: SequenceState, d: Drift): Record<string, unknown> {
 
 /** What happens next, and what Synapse does about it (facts 2.3: auto-repair since 1.109). */
 function consequence(s: SequenceState): string {
-  const next = 'the next insert that takes its id from the sequence fails with a duplicate key';
-  if (s.synapse?.checkedAtStartup) {
-    return `${next}. Synapse 1.109 and later repair this at startup with a warning (only the first process that starts does), older releases refuse to start ("Postgres sequence ... is behind table")`;
-  }
+  const next = 'the next insert taking its id from it fails with a duplicate key';
+  if (s.synapse?.checkedAtStartup) return `${next}; Synapse 1.109+ repairs this at startup (with a warning, first process only), older releases refuse to start`;
   return next;
 }
 
@@ -58,7 +56,7 @@ function behindFinding(s: SequenceState, d: Drift): Finding {
   const name = displayName(s.schema, s.name);
   const where = d.boundColumn ? columnLabel(d.boundColumn) : 'its tables';
   const up = isAscending(s);
-  const state = s.isCalled ? `last value ${s.lastValue}` : `last value ${s.lastValue} not yet handed out (so ${d.effective} counts)`;
+  const state = s.isCalled ? `last value ${s.lastValue}` : `last value ${s.lastValue}, not handed out yet (so ${d.effective} counts)`;
   const fix: FixSpec = {
     sequence: { schema: s.schema, name: s.name },
     sql: catchUpSql(s),
@@ -69,7 +67,7 @@ function behindFinding(s: SequenceState, d: Drift): Finding {
     return {
       status: 'info',
       object: name,
-      message: `${name} is behind ${where}: ${state}, but the largest numeric user id is ${d.bound} (gap ${d.gap}). Synapse never checks this sequence; while it lags, the numeric user ids Synapse generates (guests, registrations without a username) can collide with existing users`,
+      message: `${name} is behind ${where}: ${state}, largest numeric user id ${d.bound} (gap ${d.gap}); Synapse never checks this sequence, and while it lags the numeric user ids Synapse generates (guests, registrations without a username) can collide with existing users`,
       details: { ...details(s, d), fix },
       remediation: [{ kind: 'sql', title: `Advance ${name} past the numeric user ids (never lowers it)`, text: fix.sql }],
     };
@@ -77,7 +75,7 @@ function behindFinding(s: SequenceState, d: Drift): Finding {
   return {
     status: 'error',
     object: name,
-    message: `${name} is behind ${where}: ${state}, but the table ${up ? 'maximum' : 'minimum'} is ${d.bound} (gap ${d.gap}); ${consequence(s)}`,
+    message: `${name} is behind ${where}: ${state}, table ${up ? 'maximum' : 'minimum'} ${d.bound} (gap ${d.gap}); ${consequence(s)}`,
     details: { ...details(s, d), fix },
     remediation: [{ kind: 'sql', title: `Advance ${name} past every row of ${listed(s.columns.filter((c) => !c.unread).map(columnName))} (never lowers it)`, text: fix.sql }],
   };

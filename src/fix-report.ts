@@ -21,8 +21,11 @@ function targetText(t: FixTargetReport, report: FixReport, c: InstanceType<typeo
   if (t.plan.length === 0) out.push(`${c.green('✔')} Nothing to fix: no sequence is behind its table, no stream position is ahead of its sequence.`);
   else {
     out.push(`Plan: ${t.plan.length} statement${t.plan.length > 1 ? 's' : ''}, each moving a sequence forward only (run in this order):`);
+    // The SQL is what a dry run is for; once applied, the before and after below tell the story.
+    const withSql = !report.apply || t.refused !== undefined;
     t.plan.forEach((p, i) => {
-      out.push(`  ${i + 1}. ${p.summary} ${c.dim(`[${p.check}]`)}`, '', c.bold(p.sql), '');
+      out.push(`  ${i + 1}. ${p.summary} ${c.dim(`[${p.check}]`)}`);
+      if (withSql) out.push('', c.bold(p.sql), '');
     });
   }
   if (t.unfixable.length > 0) {

@@ -90,7 +90,7 @@ describe.each(sharedServers())('sequence-drift on PostgreSQL $major', (server) =
     const events = r.findings.find((f) => f.object === 'public.events_stream_seq')!;
     expect(events.details).toMatchObject({ source: 'synapse', lastValue: 120, isCalled: true, effectiveLastValue: 120, tableMax: 152, gap: 32 });
     expect(events.details!.tables).toEqual(['public.events.stream_ordering', 'public.current_state_delta_stream.stream_id', 'public.ex_outlier_stream.event_stream_ordering']);
-    expect(events.message).toMatch(/Synapse 1\.109 and later repair this at startup.*older releases refuse to start/);
+    expect(events.message).toMatch(/Synapse 1\.109\+ repairs this at startup \(with a warning, first process only\), older releases refuse to start/);
     expect(events.remediation![0]!.text).toBe(
       `SELECT setval('"public"."events_stream_seq"', GREATEST((SELECT last_value FROM "public"."events_stream_seq"), ` +
         '(SELECT max("stream_ordering") FROM "public"."events"), (SELECT max("stream_id") FROM "public"."current_state_delta_stream"), (SELECT max("event_stream_ordering") FROM "public"."ex_outlier_stream")));',
