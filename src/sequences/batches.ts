@@ -22,8 +22,16 @@ const SAVEPOINT = 'pg_preflight_sequences';
 /** UNION ALL grows the parser's recursion with every arm; a few hundred stay far from max_stack_depth. */
 const ARMS_PER_STATEMENT = 100;
 
-export function savepointBatches(arms: readonly Arm[], lockBudget: number, perStatement = ARMS_PER_STATEMENT): string {
-  const out = [`SAVEPOINT ${SAVEPOINT}`];
+/**
+ * Settings for the reads, given with SET LOCAL right after the savepoint; a rollback to the
+ * savepoint undoes them (as it undoes any setting changed after it), so they are given again
+ * after each one, and nothing leaks into the checks that run next in the same transaction.
+ */
+export type ReadSettings = Record<string, string>;
+
+export function savepointBatches(arms: readonly Arm[], lockBudget: number, settings: ReadSettings = {}, perStatement = ARMS_PER_STATEMENT): string {
+  const set = Object.entries(settings).map(([name, value]) => `SET LOCAL ${name} = ${value}`);
+  const out = [`SAVEPOINT ${SAVEPOINT}`, ...set];
   let statement: string[] = [];
   let held = 0;
   const flush = () => {
@@ -33,7 +41,7 @@ export function savepointBatches(arms: readonly Arm[], lockBudget: number, perSt
   for (const arm of arms) {
     if (held > 0 && held + arm.weight > lockBudget) {
       flush();
-      out.push(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+      out.push(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`, ...set);
       held = 0;
     }
     statement.push(arm.sql);
