@@ -106,9 +106,9 @@ async function compare(major: number, size: number): Promise<void> {
         const t0 = performance.now();
         try {
           await c.query(sql);
-          console.log(`  ${label.padEnd(58)} ${Math.round(performance.now() - t0)} ms`);
+          console.log(`  ${label.padEnd(64)} ${Math.round(performance.now() - t0)} ms`);
         } catch (err) {
-          console.log(`  ${label.padEnd(58)} failed: ${(err as Error).message}`);
+          console.log(`  ${label.padEnd(64)} failed: ${(err as Error).message}`);
         }
         await c.query('ROLLBACK');
       });

@@ -68,7 +68,9 @@ have to be repeated at every restart, and it discards what the writers recorded.
     const streams = synapseSequencesFor(ctx).filter((s) => s.streamName !== undefined);
     if (streams.length === 0) return { status: 'skipped', message: 'not a Synapse database holding the main data store: it has no stream sequences' };
     const [table] = await ctx.query<{ schema: string; name: string; readable: boolean }>(TABLE_SQL);
-    if (!table) return { status: 'skipped', message: 'no stream_positions table here (Synapse before 1.21, or not a Synapse main database)' };
+    // Synapse before 1.21 (schema 58) had no stream_positions: nothing can be ahead yet, and the
+    // upgrade creates it from the sequences.
+    if (!table) return { status: 'ok', message: 'no stream_positions table (Synapse before 1.21): no stream position can be ahead of its sequence' };
     const tableName = displayName(table.schema, table.name);
     if (!table.readable) return { status: 'skipped', message: `no SELECT privilege on ${tableName}` };
     const rows = await ctx.query<PositionRow>(
