@@ -185,17 +185,19 @@ locks they take never fill the server's shared lock table.`,
         continue;
       }
       const name = displayName(s.schema, s.name);
+      const large = unread.filter((c) => c.unread!.code === 'large-unindexed').length;
+      const hint = large === 0 ? '' : `; --thorough reads ${large > 1 ? 'the large ones' : 'the large one'} anyway`;
       findings.push({
         status: 'skipped',
         object: name,
-        message: `${name}${d.behind ? ' was also' : ' was'} not compared with ${unread.map(unreadReason).join(', ')}; --thorough reads ${unread.length > 1 ? 'them' : 'it'} anyway`,
+        message: `${name}${d.behind ? ' was also' : ' was'} not compared with ${unread.map(unreadReason).join(', ')}${hint}`,
         details: { sequence: name, notRead: unread.map((c) => ({ column: columnLabel(c), reason: c.unread!.code, ...(c.unread!.code === 'large-unindexed' ? { rowEstimate: c.unread!.rows } : {}) })) },
       });
     }
     if (unreadable.length > 0) {
       findings.push({
         status: 'skipped',
-        message: `${unreadable.length} sequence${unreadable.length > 1 ? 's' : ''} could not be read: ${listed(unreadable.map((s) => displayName(s.schema, s.name)))} (${unreadable[0]!.unreadable})`,
+        message: `${unreadable.length} sequence${unreadable.length > 1 ? 's' : ''} could not be read (${unreadable[0]!.unreadable}): ${listed(unreadable.map((s) => displayName(s.schema, s.name)))}; grant SELECT on ${unreadable.length > 1 ? 'them' : 'it'} to check ${unreadable.length > 1 ? 'them' : 'it'}`,
         details: { sequences: unreadable.map((s) => ({ sequence: displayName(s.schema, s.name), reason: s.unreadable })) },
       });
     }

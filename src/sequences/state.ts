@@ -138,7 +138,7 @@ function assemble(rows: CatalogRow[], req: ReadRequest): SequenceState[] {
         identity: false,
         columns: [],
       };
-      if (!r.seq_select) s.unreadable = `no SELECT privilege on it (GRANT USAGE ON SCHEMA and SELECT ON SEQUENCE to the role that runs pg-preflight)`;
+      if (!r.seq_select) s.unreadable = 'the role has no SELECT privilege on it, or no USAGE on its schema';
       byOid.set(oid, s);
     }
     if (r.synapse) s.synapse = BY_NAME.get(r.synapse);

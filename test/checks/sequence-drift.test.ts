@@ -16,9 +16,9 @@ type Server = Pick<SharedServer, 'host' | 'port'>;
 const SYNAPSE = () => fixtureSql('synapse/schema.sql');
 const scenario = (...files: string[]) => [SYNAPSE(), ...files.map((f) => fixtureSql(f))].join('\n');
 
-async function report(server: Server, db: string, opts: { options?: CheckOptions; params?: ParamValues; configPaths?: string[] } = {}): Promise<Report> {
+async function report(server: Server, db: string, opts: { options?: CheckOptions; params?: ParamValues; configPaths?: string[]; dsnUser?: string } = {}): Promise<Report> {
   const { targets } = resolveTargets({
-    dsn: opts.configPaths ? undefined : dsnFor(server, db),
+    dsn: opts.configPaths ? undefined : dsnFor(server, db, opts.dsnUser),
     configPaths: opts.configPaths,
     env: { HOME: '/nonexistent' },
   });
@@ -173,12 +173,33 @@ describe.each(sharedServers())('sequence-drift on PostgreSQL $major', (server) =
     expect(r.status).toBe('skipped');
     const skipped = withStatus(r, 'skipped')[0]!;
     expect(skipped.object).toBe('public.big_id_seq');
-    expect(skipped.message).toMatch(/about 500 rows and no btree index that starts with id.*--thorough/);
+    expect(skipped.message).toMatch(/about 500 rows and no btree index that starts with id.*--thorough reads the large one anyway/);
     expect(skipped.details).toMatchObject({ notRead: [{ column: 'public.big.id', reason: 'large-unindexed', rowEstimate: 500 }] });
     const thorough = await drift(server, db, { params: { 'unindexed-row-limit': 100 }, options: { thorough: true } });
     expect(objects(thorough, 'error')).toEqual(['public.big_id_seq']);
     // Under the limit, a small table is simply scanned.
     expect(objects(await drift(server, db), 'error')).toEqual(['public.big_id_seq']);
+  });
+
+  it('privileges: a sequence the role cannot read, and a table it cannot read, are reported skipped, not guessed', async () => {
+    const role = `sd_reader_${server.major}_${Date.now()}`;
+    const db = await createDatabase(server, 'sd_priv', {
+      setup: `
+        CREATE ROLE ${role} LOGIN;
+        CREATE SCHEMA open; CREATE SCHEMA closed;
+        CREATE TABLE open.readable (id serial PRIMARY KEY); INSERT INTO open.readable (id) VALUES (7);
+        CREATE TABLE open.hidden (id serial PRIMARY KEY); INSERT INTO open.hidden (id) VALUES (7);
+        CREATE TABLE closed.t (id serial PRIMARY KEY);
+        GRANT USAGE ON SCHEMA open TO ${role};
+        GRANT SELECT ON open.readable, open.readable_id_seq, open.hidden_id_seq TO ${role};`,
+    });
+    const r = await drift({ host: server.host, port: server.port }, db, { dsnUser: role });
+    expect(objects(r, 'error')).toEqual(['open.readable_id_seq']);
+    const skipped = r.findings.filter((f) => f.status === 'skipped');
+    expect(skipped.map((f) => f.message)).toEqual([
+      expect.stringMatching(/^open\.hidden_id_seq was not compared with open\.hidden\.id \(no SELECT privilege on it\)$/),
+      expect.stringMatching(/^1 sequence could not be read \(the role has no SELECT privilege on it, or no USAGE on its schema\): closed\.t_id_seq; grant SELECT/),
+    ]);
   });
 
   it('databases: split in two: state_group_id_seq is compared in the state database only', async () => {
