@@ -1,5 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
+import { freePort } from '../src/throwaway/server.js';
 import { fixSequences } from '../src/fix.js';
 import { runCheck } from './helpers/check.js';
 import { runCli } from './helpers/cli.js';
@@ -133,5 +137,31 @@ describe.each(sharedServers())('fix on PostgreSQL $major', (server) => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('Left alone by fix');
     expect(r.stdout).toContain('Nothing to fix');
+  });
+
+  it('databases: split in two: each database gets its own plan and transaction', async () => {
+    const setup = scenario('sequence-drift/fresh-install.sql', 'sequence-drift/downgrade.sql');
+    const main = await createDatabase(server, 'fix_main', { setup });
+    const state = await createDatabase(server, 'fix_state', { setup });
+    const entry = (db: string, store: string) =>
+      `  ${store}:\n    name: psycopg2\n    data_stores: [${store}]\n    args:\n      user: postgres\n      dbname: ${db}\n      host: ${server.host}\n      port: ${server.port}\n`;
+    const config = join(mkdtempSync(join(tmpdir(), 'pgpf-fix-')), 'homeserver.yaml');
+    writeFileSync(config, `databases:\n${entry(main, 'main')}${entry(state, 'state')}`);
+    const report = await fixSequences({ configPaths: [config], env: {}, apply: true });
+    expect(report.exitCode).toBe(0);
+    const [m, st] = report.targets;
+    expect(m!.applied!.map((a) => a.object)).toContain('public.events_stream_seq');
+    expect(m!.applied!.map((a) => a.object)).not.toContain('public.state_group_id_seq');
+    expect(st!.applied!.map((a) => a.object).sort()).toEqual(['public.instance_map_instance_id_seq', 'public.state_group_id_seq']);
+    expect([m!.remaining, st!.remaining]).toEqual([[], []]);
+  });
+});
+
+describe('fix: a database that cannot be reached', () => {
+  it('exit 3, with the error in the JSON document', async () => {
+    const port = await freePort();
+    const r = await runCli(['fix', '--dsn', `postgresql://u@127.0.0.1:${port}/db`, '--apply', '--format', 'json']);
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout).targets[0].error).toMatchObject({ code: 'connect-refused' });
   });
 });
