@@ -16,11 +16,15 @@ import sqlitePort from './sqlite-port.js';
 import authHba from './auth-hba.js';
 import clientKeepalives from './client-keepalives.js';
 import connectionBudget from './connection-budget.js';
+import sequenceDrift from './sequence-drift.js';
+import streamPositions from './stream-positions.js';
 
 export const BUILTIN_CHECKS: readonly Check[] = [
   serverVersion,
   databaseEncoding,
   databaseLocale,
+  sequenceDrift,
+  streamPositions,
   authHba,
   clientKeepalives,
   connectionBudget,

@@ -10,6 +10,7 @@ import { redact } from './redact.js';
 import { jsonErrorReport } from './reporters/json.js';
 import { renderError } from './reporters/text.js';
 import { checkCommand } from './cli/check-command.js';
+import { fixCommand, withFixOptions, type FixArgs } from './cli/fix-command.js';
 import { withCheckOptions, type CheckArgs, type Format } from './cli/common-options.js';
 import { explainCommand, listCommand } from './cli/info-commands.js';
 import { processIo, useColor, type Io } from './cli/io.js';
@@ -32,6 +33,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       .usage('$0 [command] [options]\n\nChecks a PostgreSQL database before Synapse (or any application) starts on it, and prints the fix.')
       .command(['check', '$0'], 'Run the checks (the default command)', (y) => withCheckOptions(y), async (args) => {
         code = await checkCommand(args as unknown as CheckArgs, io);
+      })
+      .command('fix', 'Show the SQL that moves lagging sequences forward; --apply runs it in one transaction', (y) => withFixOptions(y), async (args) => {
+        code = await fixCommand(args as unknown as FixArgs, io);
       })
       .command('list', 'List the checks', (y) => y.option('format', { choices: ['text', 'json'] as const, default: 'text' as Format }), (args) => {
         code = listCommand(args as { format: Format }, io);

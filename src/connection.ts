@@ -112,8 +112,11 @@ function wrapClient(client: pg.Client, target: DatabaseTarget): Session {
       throw err;
     }
   };
-  const query: QueryFn = async <R extends Record<string, unknown>>(sql: string, params?: unknown[]) =>
-    (await run<pg.QueryResult<R>>(sql, params)).rows;
+  // Text of several statements (no params) is one round trip; their rows come back concatenated.
+  const query: QueryFn = async <R extends Record<string, unknown>>(sql: string, params?: unknown[]) => {
+    const result = await run<pg.QueryResult<R> | pg.QueryResult<R>[]>(sql, params);
+    return Array.isArray(result) ? result.flatMap((r) => r.rows) : result.rows;
+  };
   const pid = (client as unknown as { processID: number }).processID;
   return {
     query,

@@ -166,5 +166,21 @@ describe('demo', () => {
     const [before, after] = r.stdout.split('homeserver.yaml, again');
     expect(before).toContain('exit code 1');
     expect(after).toContain('exit code 0');
+
+    // Its database also has lagging sequences and a stream position ahead: the plan, the fix, clean.
+    const [report, plan, applied, rest] = r.stdout.split(/==> pg-preflight fix --config homeserver.yaml|==> The encoding fix/);
+    expect(report).toMatch(/✖ error\s+sequence-drift: public\.device_inbox_sequence is behind/);
+    expect(report).toMatch(/public\.events_stream_seq is behind public\.events\.stream_ordering: last value 120, table maximum 152 \(gap 32\)/);
+    expect(report).toMatch(/✖ error\s+stream-positions: stream "receipts" is at 37 .*\(client_reader1 37, master 5\)/);
+    expect(plan).toContain('Plan: 4 statements');
+    expect(plan).toContain(`SELECT setval('"public"."events_stream_seq"', GREATEST(`);
+    expect(plan).toMatch(/Nothing was changed[\s\S]*exit code 1/);
+    expect(applied).toMatch(/public\.events_stream_seq: 120 → 152/);
+    expect(applied).toMatch(/public\.receipts_sequence: 5 → 37/);
+    expect(applied).toMatch(/Re-checked: no sequence is behind[\s\S]*exit code 0/);
+    const clean = rest!.split('homeserver.yaml, again')[1]!;
+    expect(clean).toMatch(/✔ ok\s+sequence-drift: 20 sequences compared .*none behind/);
+    // The copy into the UTF8 database carried the rows over: both streams' positions are there.
+    expect(clean).toMatch(/✔ ok\s+stream-positions: 2 streams compared/);
   }, 60_000);
 });

@@ -241,7 +241,10 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   for (const [signal, wait] of [['SIGINT', 3000], ['SIGQUIT', 2000], ['SIGKILL', 2000]] as const) {
     child.kill(signal);
-    const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), wait))]);
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => { timer = setTimeout(() => r(false), wait); })]);
+    // A pending timer would keep the process alive for seconds after the server is gone.
+    clearTimeout(timer);
     if (done) return;
   }
 }

@@ -1,0 +1,150 @@
+import { defineCheck } from '../src/define-check.js';
+import { effectiveLastValue, jsonInteger } from '../src/sequences/drift.js';
+import { deleteStreamPositionsSql, displayName, streamPositionsSetvalSql, type FixSpec, type SequenceName } from '../src/sequences/remediation.js';
+import { lockBudgetFor, synapseSequencesFor } from '../src/sequences/scope.js';
+import { readSequenceStates, type SequenceState } from '../src/sequences/state.js';
+import { quoteQualified } from '../src/quote.js';
+import type { Finding, Remediation } from '../src/types.js';
+
+interface PositionRow extends Record<string, unknown> {
+  stream_name: string;
+  instance_name: string;
+  stream_id: string;
+}
+
+const TABLE_SQL = `
+SELECT n.nspname AS schema, c.relname AS name, has_table_privilege(c.oid, 'SELECT') AS readable
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.oid = to_regclass('stream_positions')`;
+
+function remediation(seq: SequenceState, table: SequenceName, stream: string, fix: FixSpec): Remediation[] {
+  const name = displayName(seq.schema, seq.name);
+  return [
+    { kind: 'sql', title: `Preferred: advance ${name} past the highest position (once; it never lowers the sequence)`, text: fix.sql },
+    {
+      kind: 'text',
+      text:
+        `Why the setval is preferred: the positions are stream ids that writers already handed out and persisted, and clients and workers may have seen them. ` +
+        `Moving the sequence past them means no id is handed out twice, and gaps in stream ids are harmless. ` +
+        `Synapse's own workaround (below) throws the positions away instead: it needs Synapse and every worker stopped first, ` +
+        `and by Synapse's own account it may have to be repeated at every restart while the sequence stays behind.`,
+    },
+    {
+      kind: 'sql',
+      title: `Synapse's own workaround (from its error message): stop Synapse and ALL workers first; it may need repeating after every restart`,
+      text: deleteStreamPositionsSql(table, stream),
+    },
+  ];
+}
+
+export default defineCheck({
+  id: 'stream-positions',
+  title: 'stream_positions is not ahead of its sequences',
+  description: "No stream's highest position in stream_positions is past the last value of the stream's sequence (Synapse refuses to start otherwise).",
+  tags: ['synapse', 'sequences'],
+  params: {
+    'lock-budget': {
+      type: 'integer',
+      default: 0,
+      description: "Locks one batch of reads may hold before releasing them; 0 means a quarter of the server's shared lock table",
+    },
+  },
+  docs: `Synapse's stream writers record, per stream and per writer process (instance_name: "master"
+or a worker's name), the last stream id they persisted in stream_positions. At every start,
+every process compares the highest position of each stream with the last value of the stream's
+sequence (last value - 1 while is_called is false) and, when the position is ahead, refuses to
+start with IncorrectDatabaseSetup ("Postgres sequence ... is inconsistent with the stream
+position"). This is the one sequence error Synapse still treats as fatal (since 1.26). It
+happens when the sequence lost its last values, for example after a PostgreSQL failover
+(Synapse issue #18544: sequences came back up to 32 below the positions on four streams).
+The comparison is Synapse's own, quirks included: the backfill stream stores its positions
+negated, and Synapse compares the raw maximum, so backfill never trips it (a stricter
+comparison by magnitude is shown as info). Every instance's row is shown.
+Fix, preferred: advance the sequence past the highest position with the printed setval (it
+never lowers a sequence), or run "pg-preflight fix --apply". Synapse's own workaround is to stop
+Synapse and all workers and DELETE the stream's rows from stream_positions; Synapse says it may
+have to be repeated at every restart, and it discards what the writers recorded.`,
+  async run(ctx) {
+    const streams = synapseSequencesFor(ctx).filter((s) => s.streamName !== undefined);
+    if (streams.length === 0) return { status: 'skipped', message: 'not a Synapse database holding the main data store: it has no stream sequences' };
+    const [table] = await ctx.query<{ schema: string; name: string; readable: boolean }>(TABLE_SQL);
+    // Synapse before 1.21 (schema 58) had no stream_positions: nothing can be ahead yet, and the
+    // upgrade creates it from the sequences.
+    if (!table) return { status: 'ok', message: 'no stream_positions table (Synapse before 1.21): no stream position can be ahead of its sequence' };
+    const tableName = displayName(table.schema, table.name);
+    if (!table.readable) return { status: 'skipped', message: `no SELECT privilege on ${tableName}` };
+    const rows = await ctx.query<PositionRow>(
+      `SELECT stream_name, instance_name, stream_id::text AS stream_id FROM ${quoteQualified(table.schema, table.name)} ORDER BY stream_name, instance_name`,
+    );
+    const states = await readSequenceStates(ctx.query, ctx.facts, {
+      catalogue: streams,
+      owned: false,
+      extremes: false,
+      thorough: false,
+      unindexedRowLimit: 0,
+      lockBudget: lockBudgetFor(ctx),
+    });
+    const findings: Finding[] = [];
+    let compared = 0;
+    for (const s of states) {
+      const stream = s.synapse!.streamName!;
+      const positions = rows.filter((r) => r.stream_name === stream).map((r) => ({ instance: r.instance_name, streamId: BigInt(r.stream_id) }));
+      if (positions.length === 0) continue;
+      const name = displayName(s.schema, s.name);
+      if (s.unreadable) {
+        findings.push({ status: 'skipped', object: name, message: `${name} could not be read: ${s.unreadable}` });
+        continue;
+      }
+      compared++;
+      const effective = effectiveLastValue({ lastValue: s.lastValue!, isCalled: s.isCalled!, increment: s.increment });
+      const highest = positions.reduce((m, p) => (p.streamId > m ? p.streamId : m), positions[0]!.streamId);
+      const shown = positions.map((p) => `${p.instance} ${p.streamId}`).join(', ');
+      const baseDetails = {
+        stream,
+        sequence: name,
+        lastValue: jsonInteger(s.lastValue),
+        isCalled: s.isCalled,
+        effectiveLastValue: jsonInteger(effective),
+        maxPosition: jsonInteger(highest),
+        instances: positions.map((p) => ({ instance: p.instance, streamId: jsonInteger(p.streamId) })),
+      };
+      // Synapse: `if max_in_stream_positions and max_in_stream_positions > last_value` on the raw
+      // MAX(stream_id); a 0 maximum never trips, and neither do backfill's negated positions.
+      if (highest !== 0n && highest > effective) {
+        const fix: FixSpec = {
+          sequence: { schema: s.schema, name: s.name },
+          sql: streamPositionsSetvalSql(s, table, stream),
+          summary: `${name}: last value ${effective}, stream "${stream}" is at ${highest} in ${tableName} (gap ${highest - effective})`,
+        };
+        findings.push({
+          status: 'error',
+          object: name,
+          message:
+            `stream "${stream}" is at ${highest} in ${tableName} (${shown}), ahead of ${name} (last value ${effective}${s.isCalled ? '' : ', not yet handed out'}; gap ${highest - effective}): ` +
+            `Synapse refuses to start (IncorrectDatabaseSetup: the sequence is inconsistent with the stream position)`,
+          details: { ...baseDetails, gap: jsonInteger(highest - effective), fix },
+          remediation: remediation(s, table, stream, fix),
+        });
+        continue;
+      }
+      const magnitude = positions.reduce((m, p) => (-p.streamId > m ? -p.streamId : m), 0n);
+      if (stream === 'backfill' && magnitude > effective) {
+        findings.push({
+          status: 'info',
+          object: name,
+          message:
+            `backfill positions reach ${-magnitude} (${shown}), beyond ${name} at ${effective} by magnitude; Synapse stores backfill positions negated and compares the raw maximum, ` +
+            `so it does not object. This comparison is stricter than Synapse's`,
+          details: { ...baseDetails, magnitude: jsonInteger(magnitude) },
+        });
+      }
+    }
+    const errors = findings.filter((f) => f.status === 'error').length;
+    findings.unshift({
+      status: 'ok',
+      message: compared === 0 ? `${tableName} has no positions for the streams whose sequences are here` : `${compared} stream${compared === 1 ? '' : 's'} compared with ${tableName}${errors ? `; ${errors} ahead of their sequence` : ': no position is ahead of its sequence'}`,
+      details: { streams: compared, ahead: errors },
+    });
+    return findings;
+  },
+});

@@ -1,0 +1,90 @@
+// Text and JSON output of `pg-preflight fix`, from the same FixReport.
+import { Chalk } from 'chalk';
+import { describeTarget } from './config/target.js';
+import type { FixReport, FixTargetReport, PlannedFix, Unfixable } from './fix.js';
+import { renderError } from './reporters/text.js';
+import { TOOL } from './version.js';
+
+function header(t: FixTargetReport, c: InstanceType<typeof Chalk>): string {
+  const d = describeTarget(t.target);
+  const where = d.host.startsWith('/') ? `socket ${d.host}` : `${d.host}:${d.port}`;
+  return c.bold(`Database ${t.target.label}: "${d.database}" at ${where} as ${d.user}${t.serverVersion ? `, PostgreSQL ${t.serverVersion}` : ''}`);
+}
+
+function isPlanned(x: PlannedFix | Unfixable): x is PlannedFix {
+  return 'sql' in x;
+}
+
+function targetText(t: FixTargetReport, report: FixReport, c: InstanceType<typeof Chalk>): string[] {
+  const out = [header(t, c)];
+  if (t.error) return [...out, renderError(t.error, c, 'cannot fix')];
+  if (t.plan.length === 0) out.push(`${c.green('✔')} Nothing to fix: no sequence is behind its table, no stream position is ahead of its sequence.`);
+  else {
+    out.push(`Plan: ${t.plan.length} statement${t.plan.length > 1 ? 's' : ''}, each moving a sequence forward only (run in this order):`);
+    // The SQL is what a dry run is for; once applied, the before and after below tell the story.
+    const withSql = !report.apply || t.refused !== undefined;
+    t.plan.forEach((p, i) => {
+      out.push(`  ${i + 1}. ${p.summary} ${c.dim(`[${p.check}]`)}`);
+      if (withSql) out.push('', c.bold(p.sql), '');
+    });
+  }
+  if (t.unfixable.length > 0) {
+    out.push('Left alone by fix (see "pg-preflight check" for what to do):');
+    for (const u of t.unfixable) out.push(`  - ${u.status} ${c.dim(`[${u.check}]`)} ${u.message}`);
+  }
+  if (t.refused) {
+    const n = t.refused.sessions.length;
+    out.push(c.red(`Refused: ${n} other session${n > 1 ? 's are' : ' is'} connected to "${t.target.connection.database}"; nothing was changed:`));
+    for (const s of t.refused.sessions) {
+      out.push(`  pid ${s.pid}  user ${s.user ?? '?'}  application ${s.applicationName || '(none)'}  from ${s.clientAddr ?? 'the Unix socket'}  ${s.state ?? ''}`.trimEnd());
+    }
+    out.push('Stop Synapse and every worker (and anything else using the database), then run again; --force applies anyway, for sessions you know do not write.');
+  }
+  if (t.applied) {
+    out.push(`Applied in one transaction:`);
+    for (const a of t.applied) {
+      const change = a.changed ? `${a.before.lastValue} → ${a.after.lastValue}` : `unchanged at ${a.after.lastValue}`;
+      out.push(`  ${a.changed ? c.green('✔') : '-'} ${a.object}: ${change}${a.after.isCalled ? '' : ' (not yet handed out)'}`);
+    }
+  }
+  if (t.applyError) out.push(c.red(`Stopped: ${t.applyError}`));
+  if (t.remaining) {
+    if (t.remaining.length === 0) out.push(c.green('Re-checked: no sequence is behind, no stream position is ahead.'));
+    else {
+      out.push(c.red(`Re-checked: ${t.remaining.length} still need${t.remaining.length > 1 ? '' : 's'} attention:`));
+      for (const r of t.remaining) out.push(`  - ${isPlanned(r) ? r.summary : r.message}`);
+    }
+  }
+  if (!report.apply && t.plan.length > 0) out.push(c.dim('Nothing was changed. Stop Synapse and every worker, then run again with --apply.'));
+  return out;
+}
+
+export function fixTextReport(report: FixReport, opts: { color: boolean }): string {
+  const c = new Chalk({ level: opts.color ? 1 : 0 });
+  const out = [c.dim(`${TOOL.name} ${TOOL.version} fix${report.apply ? ' --apply' : ''}${report.force ? ' --force' : ''}`)];
+  for (const t of report.targets) out.push(...targetText(t, report, c), '');
+  return out.join('\n') + '\n';
+}
+
+/** The --format json document of `fix`: the plan, and with --apply the outcome. */
+export function fixJsonReport(report: FixReport) {
+  return {
+    tool: { name: TOOL.name, version: TOOL.version },
+    apply: report.apply,
+    force: report.force,
+    targets: report.targets.map((t) => ({
+      label: t.target.label,
+      ...describeTarget(t.target),
+      serverVersion: t.serverVersion ?? null,
+      plan: t.plan,
+      unfixable: t.unfixable,
+      refused: t.refused ?? null,
+      applied: t.applied ?? null,
+      applyError: t.applyError ?? null,
+      remaining: t.remaining ?? null,
+      error: t.error ? { code: t.error.code, message: t.error.message, remediation: t.error.remediation } : null,
+    })),
+    exitCode: report.exitCode,
+    durationMs: Math.round(report.durationMs),
+  };
+}

@@ -1,0 +1,75 @@
+// The SQL that moves a sequence past its rows: always GREATEST with the sequence's own
+// last_value (LEAST counting down), so that running it can never move a sequence backwards, and
+// every name quoted, so that it works pasted into psql whatever the names are.
+import { quoteIdent, quoteLiteral, quoteQualified } from '../quote.js';
+import { NUMERIC_LOCALPART_RANGE } from '../synapse/sequences.js';
+import type { ColumnState, SequenceState } from './state.js';
+import { isAscending } from './drift.js';
+
+export interface SequenceName {
+  schema: string;
+  name: string;
+}
+
+/** What `pg-preflight fix` applies for a finding: the exact SQL the finding prints. */
+export interface FixSpec {
+  sequence: SequenceName;
+  sql: string;
+  /** One line for the plan: what is wrong, with the numbers. */
+  summary: string;
+}
+
+const PLAIN = /^[a-z_][a-z0-9_$]*$/;
+
+/** schema.name for messages: a part is quoted only when it would not read back as itself. */
+export function displayName(schema: string, name: string): string {
+  const part = (p: string) => (PLAIN.test(p) ? p : quoteIdent(p));
+  return `${part(schema)}.${part(name)}`;
+}
+
+/** A column's value in the form the sequence must reach, as a scalar subquery. */
+export function columnSourceSql(c: Pick<ColumnState, 'schema' | 'table' | 'column' | 'aggregate'>): string {
+  const table = quoteQualified(c.schema, c.table);
+  const col = quoteIdent(c.column);
+  switch (c.aggregate) {
+    case 'max':
+      return `(SELECT max(${col}) FROM ${table})`;
+    case 'min':
+      return `(SELECT min(${col}) FROM ${table})`;
+    case 'negated-min':
+      return `(SELECT -min(${col}) FROM ${table})`;
+    case 'numeric-localpart':
+      // setval takes a bigint; the localparts are compared as numbers, as Synapse's int() does.
+      return (
+        `(SELECT max(substring(${col} FROM '^@([0-9]+):')::numeric) FROM ${table}` +
+        ` WHERE ${col} >= ${quoteLiteral(NUMERIC_LOCALPART_RANGE.from)} AND ${col} < ${quoteLiteral(NUMERIC_LOCALPART_RANGE.below)})::bigint`
+      );
+  }
+}
+
+/**
+ * `SELECT setval('<seq>', GREATEST((SELECT last_value FROM <seq>), <sources>));` (LEAST for a
+ * descending sequence). The two-argument setval marks the value as handed out, so the next
+ * nextval returns the one after it.
+ */
+export function setvalSql(seq: SequenceName, ascending: boolean, sources: string[]): string {
+  const qualified = quoteQualified(seq.schema, seq.name);
+  const pick = ascending ? 'GREATEST' : 'LEAST';
+  return `SELECT setval(${quoteLiteral(qualified)}, ${pick}((SELECT last_value FROM ${qualified}), ${sources.join(', ')}));`;
+}
+
+/** Moves the sequence past every row of every column it feeds (those that were read). */
+export function catchUpSql(s: SequenceState): string {
+  const sources = s.columns.filter((c) => !c.unread).map(columnSourceSql);
+  return setvalSql(s, isAscending(s), sources);
+}
+
+export function streamPositionsSetvalSql(seq: SequenceName, streamPositions: SequenceName, streamName: string): string {
+  return setvalSql(seq, true, [
+    `(SELECT max(stream_id) FROM ${quoteQualified(streamPositions.schema, streamPositions.name)} WHERE stream_name = ${quoteLiteral(streamName)})`,
+  ]);
+}
+
+export function deleteStreamPositionsSql(streamPositions: SequenceName, streamName: string): string {
+  return `DELETE FROM ${quoteQualified(streamPositions.schema, streamPositions.name)} WHERE stream_name = ${quoteLiteral(streamName)};`;
+}

@@ -1,0 +1,167 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { freePort } from '../src/throwaway/server.js';
+import { fixSequences } from '../src/fix.js';
+import { runCheck } from './helpers/check.js';
+import { runCli } from './helpers/cli.js';
+import { fixtureSql } from './helpers/fixtures.js';
+import { createDatabase, dsnFor, sharedServers, sql, type SharedServer } from './helpers/servers.js';
+
+const scenario = (...files: string[]) => [fixtureSql('synapse/schema.sql'), ...files.map((f) => fixtureSql(f))].join('\n');
+
+async function lastValues(server: SharedServer, db: string): Promise<Record<string, string>> {
+  const [r] = await sql(
+    server,
+    db,
+    `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS seq, pg_sequence_last_value(c.oid)::text AS v
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' ORDER BY 1`,
+  );
+  return Object.fromEntries(r!.rows.map((row) => [row.seq, row.v]));
+}
+
+async function connectedAs(server: SharedServer, db: string, applicationName: string): Promise<pg.Client> {
+  const client = new pg.Client({ host: server.host, port: server.port, user: 'postgres', database: db, application_name: applicationName });
+  await client.connect();
+  return client;
+}
+
+describe.each(sharedServers())('fix on PostgreSQL $major', (server) => {
+  it('a healthy database: an empty plan and exit 0, with or without --apply', async () => {
+    const db = await createDatabase(server, 'fix_ok', { setup: scenario('sequence-drift/fresh-install.sql') });
+    const plan = await runCli(['fix', '--dsn', dsnFor(server, db)]);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain('Nothing to fix');
+    expect((await runCli(['fix', '--dsn', dsnFor(server, db), '--apply'])).code).toBe(0);
+  });
+
+  it('without --apply: every fixable finding\'s SQL, nothing changed, exit 1', async () => {
+    const db = await createDatabase(server, 'fix_plan', { setup: scenario('stream-positions/failover.sql') });
+    const before = await lastValues(server, db);
+    const r = await runCli(['fix', '--dsn', dsnFor(server, db)]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`SELECT setval('"public"."events_stream_seq"', GREATEST(`);
+    expect(r.stdout).toContain(`WHERE stream_name = 'events')));`);
+    expect(r.stdout).toContain('Nothing was changed');
+    expect(await lastValues(server, db)).toEqual(before);
+  });
+
+  it('--apply refuses while another session is connected and lists it; --force applies; a second run changes nothing', async () => {
+    const db = await createDatabase(server, 'fix_refuse', { setup: scenario('sequence-drift/fresh-install.sql', 'sequence-drift/downgrade.sql') });
+    const other = await connectedAs(server, db, 'synapse_worker_1');
+    try {
+      const before = await lastValues(server, db);
+      const refused = await runCli(['fix', '--dsn', dsnFor(server, db), '--apply']);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toMatch(new RegExp(`Refused: 1 other session is connected.*\\n\\s+pid ${(other as unknown as { processID: number }).processID}\\s+user postgres\\s+application synapse_worker_1\\s+from 127\\.0\\.0\\.1`));
+      expect(await lastValues(server, db)).toEqual(before);
+
+      const forced = await runCli(['fix', '--dsn', dsnFor(server, db), '--apply', '--force']);
+      expect(forced.code).toBe(0);
+      expect(forced.stdout).toMatch(/public\.events_stream_seq: 120 → 152/);
+      expect(forced.stdout).toContain('Re-checked: no sequence is behind');
+    } finally {
+      await other.end();
+    }
+    const fixed = await lastValues(server, db);
+    const again = await runCli(['fix', '--dsn', dsnFor(server, db), '--apply']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('Nothing to fix');
+    expect(await lastValues(server, db)).toEqual(fixed);
+  });
+
+  it('--apply through the library: Synapse scenarios end clean, inserts work, JSON has plan and outcome', async () => {
+    const db = await createDatabase(server, 'fix_lib', { setup: scenario('stream-positions/failover.sql') });
+    const report = await fixSequences({ dsn: dsnFor(server, db), env: {}, apply: true });
+    expect(report.exitCode).toBe(0);
+    const t = report.targets[0]!;
+    // events_stream_seq is behind its table (sequence-drift) and its stream (stream-positions):
+    // the first statement moves it, the second finds it already there.
+    const events = t.applied!.filter((a) => a.object === 'public.events_stream_seq');
+    expect(events.map((a) => [a.check, a.before.lastValue, a.after.lastValue, a.changed])).toEqual([
+      ['sequence-drift', '169', '201', true],
+      ['stream-positions', '201', '201', false],
+    ]);
+    expect(t.remaining).toEqual([]);
+    expect((await runCheck(server, db, 'sequence-drift')).status).toBe('ok');
+    expect((await runCheck(server, db, 'stream-positions')).status).toBe('ok');
+    await sql(server, db, [
+      "INSERT INTO events (event_id, room_id, stream_ordering) VALUES ('$new', '!r:x', nextval('events_stream_seq'))",
+      "INSERT INTO stream_positions VALUES ('events', 'master', currval('events_stream_seq')) ON CONFLICT (stream_name, instance_name) DO UPDATE SET stream_id = EXCLUDED.stream_id",
+    ].join(';\n'));
+
+    const json = await runCli(['fix', '--dsn', dsnFor(server, db), '--format', 'json']);
+    expect(json.code).toBe(0);
+    const doc = JSON.parse(json.stdout);
+    expect(doc).toMatchObject({ apply: false, exitCode: 0, targets: [{ database: db, plan: [], applied: null, refused: null }] });
+  });
+
+  it('JSON with --apply: the plan, each statement\'s before and after, and what remains', async () => {
+    const db = await createDatabase(server, 'fix_json', { setup: scenario('sequence-drift/port-from-sqlite.sql') });
+    const r = await runCli(['fix', '--dsn', dsnFor(server, db), '--apply', '--format', 'json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    const t = doc.targets[0];
+    expect(t.plan.map((p: { object: string }) => p.object).sort()).toEqual(
+      ['public.sticky_events_sequence', 'public.thread_subscriptions_sequence', 'public.un_partial_stated_room_stream_sequence'],
+    );
+    expect(t.plan[0]).toMatchObject({ check: 'sequence-drift', status: 'error', sql: expect.stringMatching(/^SELECT setval\(/), summary: expect.any(String) });
+    const thread = t.applied.find((a: { object: string }) => a.object === 'public.thread_subscriptions_sequence');
+    expect(thread).toMatchObject({ before: { lastValue: '1', isCalled: true }, after: { lastValue: '12', isCalled: true }, changed: true });
+    expect(t.remaining).toEqual([]);
+    expect(t.applyError).toBeNull();
+  });
+
+  it('a generic application: fixed like Synapse\'s; a sequence already ahead of its table is not lowered', async () => {
+    const db = await createDatabase(server, 'fix_app', { setup: fixtureSql('sequence-drift/generic-app.sql') });
+    const r = await runCli(['fix', '--dsn', dsnFor(server, db), '--apply']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/"My Schema"\."My ""odd"" Seq": 1 → 20/);
+    expect(r.stdout).toMatch(/app\.countdown_seq: -2 → -40/);
+    const values = await lastValues(server, db);
+    expect(values['app.ahead_id_seq']).toBe('1000');
+    expect(values['app.countdown_seq']).toBe('-40');
+    await sql(server, db, ["INSERT INTO app.orders (note) VALUES ('new')", 'INSERT INTO app.countdown DEFAULT VALUES', `INSERT INTO "My Schema"."Order Lines" (note) VALUES ('n')`].join(';\n'));
+  });
+
+  it('a finding fix leaves alone (a table holding a value past MAXVALUE) keeps exit 1 and is listed', async () => {
+    const db = await createDatabase(server, 'fix_range', {
+      setup: 'CREATE TABLE t (id bigint PRIMARY KEY); CREATE SEQUENCE t_id_seq AS integer OWNED BY t.id; INSERT INTO t VALUES (3000000000);',
+    });
+    const check = await runCheck(server, db, 'sequence-drift');
+    expect(check.status).toBe('error');
+    expect(check.message).toMatch(/past the sequence's MAXVALUE 2147483647/);
+    const r = await runCli(['fix', '--dsn', dsnFor(server, db), '--apply']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('Left alone by fix');
+    expect(r.stdout).toContain('Nothing to fix');
+  });
+
+  it('databases: split in two: each database gets its own plan and transaction', async () => {
+    const setup = scenario('sequence-drift/fresh-install.sql', 'sequence-drift/downgrade.sql');
+    const main = await createDatabase(server, 'fix_main', { setup });
+    const state = await createDatabase(server, 'fix_state', { setup });
+    const entry = (db: string, store: string) =>
+      `  ${store}:\n    name: psycopg2\n    data_stores: [${store}]\n    args:\n      user: postgres\n      dbname: ${db}\n      host: ${server.host}\n      port: ${server.port}\n`;
+    const config = join(mkdtempSync(join(tmpdir(), 'pgpf-fix-')), 'homeserver.yaml');
+    writeFileSync(config, `databases:\n${entry(main, 'main')}${entry(state, 'state')}`);
+    const report = await fixSequences({ configPaths: [config], env: {}, apply: true });
+    expect(report.exitCode).toBe(0);
+    const [m, st] = report.targets;
+    expect(m!.applied!.map((a) => a.object)).toContain('public.events_stream_seq');
+    expect(m!.applied!.map((a) => a.object)).not.toContain('public.state_group_id_seq');
+    expect(st!.applied!.map((a) => a.object).sort()).toEqual(['public.instance_map_instance_id_seq', 'public.state_group_id_seq']);
+    expect([m!.remaining, st!.remaining]).toEqual([[], []]);
+  });
+});
+
+describe('fix: a database that cannot be reached', () => {
+  it('exit 3, with the error in the JSON document', async () => {
+    const port = await freePort();
+    const r = await runCli(['fix', '--dsn', `postgresql://u@127.0.0.1:${port}/db`, '--apply', '--format', 'json']);
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout).targets[0].error).toMatchObject({ code: 'connect-refused' });
+  });
+});
