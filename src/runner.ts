@@ -59,23 +59,33 @@ export function summarize(check: Pick<Check, 'id' | 'title'>, database: string, 
   if (findings.length === 0) findings = [{ status: 'ok', message: 'nothing to report' }];
   const status = worstStatus(findings.map((f) => f.status));
   const leading = findings.filter((f) => f.status === status);
-  const message =
-    findings.length === 1
-      ? findings[0]!.message
-      : leading.length <= 3
-        ? leading.map((f) => f.message).join('; ')
-        : `${leading[0]!.message} (and ${leading.length - 1} more)`;
   return {
     id: check.id,
     title: check.title,
     database,
     status,
-    message,
+    message: headline(status, leading),
     details: findings.length === 1 ? findings[0]!.details : undefined,
     remediation: findings.flatMap((f) => f.remediation ?? []),
     findings,
     durationMs,
   };
+}
+
+const PLURAL: Record<Status, string> = { ok: 'ok', skipped: 'skipped', info: 'notes', warning: 'warnings', error: 'errors', failed: 'failed' };
+
+/**
+ * One line for a result: the finding itself when one leads; for several findings about named
+ * objects, a count and the names (each finding's own message is listed under it by reporters).
+ */
+function headline(status: Status, leading: Finding[]): string {
+  if (leading.length === 1) return leading[0]!.message;
+  const objects = leading.map((f) => f.object).filter((o): o is string => Boolean(o));
+  if (objects.length === leading.length) {
+    const shown = objects.slice(0, 5).join(', ');
+    return `${leading.length} ${PLURAL[status]}: ${shown}${objects.length > 5 ? `, and ${objects.length - 5} more` : ''}`;
+  }
+  return `${leading[0]!.message} (and ${leading.length - 1} more)`;
 }
 
 function failedResult(check: Check, database: string, err: unknown, durationMs: number): CheckResult {

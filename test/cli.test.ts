@@ -169,7 +169,8 @@ describe('demo', () => {
 
     // Its database also has lagging sequences and a stream position ahead: the plan, the fix, clean.
     const [report, plan, applied, rest] = r.stdout.split(/==> pg-preflight fix --config homeserver.yaml|==> The encoding fix/);
-    expect(report).toMatch(/✖ error\s+sequence-drift: public\.device_inbox_sequence is behind/);
+    expect(report).toMatch(/✖ error\s+sequence-drift: 3 errors: public\.device_inbox_sequence, public\.events_stream_seq, public\.state_group_id_seq/);
+    expect(report).toMatch(/✖ public\.device_inbox_sequence is behind/);
     expect(report).toMatch(/public\.events_stream_seq is behind public\.events\.stream_ordering: last value 120, table maximum 152 \(gap 32\)/);
     expect(report).toMatch(/✖ error\s+stream-positions: stream "receipts" is at 37 .*\(client_reader1 37, master 5\)/);
     expect(plan).toContain('Plan: 4 statements');

@@ -66,13 +66,15 @@ function renderResult(r: CheckResult, c: ChalkInstance, multiDb: boolean, printe
   const waived = fullyWaived(r);
   const mark = waived ? c.dim(`~ ${'waived'.padEnd(7)}`) : paint(c, shown, `${MARKS[shown]} ${shown.padEnd(7)}`);
   const lines = [`${mark} ${c.bold(r.id)}${multiDb ? c.dim(` [${r.database}]`) : ''}: ${r.message}`];
-  if (r.findings.length > 1) {
-    for (const f of r.findings) {
-      if (f.status === 'ok') continue;
-      lines.push(`    ${paint(c, f.status, MARKS[f.status])} ${f.object ? `${f.object}: ` : ''}${f.message}${f.waived ? c.dim(` (${waivedNote(f)})`) : ''}`);
+  const listed = r.findings.filter((f) => f.status !== 'ok');
+  // One problem is already the headline; several are listed under a headline that counts them.
+  if (listed.length > 1) {
+    for (const f of listed) {
+      const prefix = f.object && !f.message.startsWith(f.object) ? `${f.object}: ` : '';
+      lines.push(`    ${paint(c, f.status, MARKS[f.status])} ${prefix}${f.message}${f.waived ? c.dim(` (${waivedNote(f)})`) : ''}`);
     }
-  } else if (r.findings[0]?.waived) {
-    lines.push(`   ${c.dim(waivedNote(r.findings[0]))}`);
+  } else if (listed.length === 1 && listed[0]!.waived) {
+    lines.push(`   ${c.dim(waivedNote(listed[0]!))}`);
   }
   // An accepted finding's fix is in --format json and "explain"; repeating it on every start is noise.
   if (r.remediation.length > 0 && r.status !== 'ok' && !waived) {

@@ -193,7 +193,7 @@ describe.each([10, 18])('auth-hba on PostgreSQL %i', (major) => {
     writeFileSync(server.hbaFile, major >= 16 ? `${ADMIN_HBA}host all all 127.0.0.1/32 md5\n` : ADMIN_HBA);
     const r = await authHba(tcp('checker', PASSWORD));
     expect(r.status).toBe('warning');
-    expect(r.message).toMatch(major >= 16 ? /logged this connection in with scram-sha-256, but the file on disk says md5/ : /no line of pg_hba.conf as it is on disk admits this connection/);
+    expect(r.findings.map((f) => f.message).join('\n')).toMatch(major >= 16 ? /logged this connection in with scram-sha-256, but the file on disk says md5/ : /no line of pg_hba.conf as it is on disk admits this connection/);
     await server.reload();
   });
 });
