@@ -2,8 +2,7 @@
 // last_value (LEAST counting down), so that running it can never move a sequence backwards, and
 // every name quoted, so that it works pasted into psql whatever the names are.
 import { quoteIdent, quoteLiteral, quoteQualified } from '../quote.js';
-import { NUMERIC_LOCALPART_RANGE } from '../synapse/sequences.js';
-import type { ColumnState, SequenceState } from './state.js';
+import { extremeSql, type ColumnState, type SequenceState } from './state.js';
 import { isAscending } from './drift.js';
 
 export interface SequenceName {
@@ -29,21 +28,15 @@ export function displayName(schema: string, name: string): string {
 
 /** A column's value in the form the sequence must reach, as a scalar subquery. */
 export function columnSourceSql(c: Pick<ColumnState, 'schema' | 'table' | 'column' | 'aggregate'>): string {
-  const table = quoteQualified(c.schema, c.table);
-  const col = quoteIdent(c.column);
   switch (c.aggregate) {
-    case 'max':
-      return `(SELECT max(${col}) FROM ${table})`;
-    case 'min':
-      return `(SELECT min(${col}) FROM ${table})`;
     case 'negated-min':
-      return `(SELECT -min(${col}) FROM ${table})`;
+      // Backfill streams count downwards: the sequence must reach the table's minimum, negated.
+      return `(SELECT -min(${quoteIdent(c.column)}) FROM ${quoteQualified(c.schema, c.table)})`;
     case 'numeric-localpart':
       // setval takes a bigint; the localparts are compared as numbers, as Synapse's int() does.
-      return (
-        `(SELECT max(substring(${col} FROM '^@([0-9]+):')::numeric) FROM ${table}` +
-        ` WHERE ${col} >= ${quoteLiteral(NUMERIC_LOCALPART_RANGE.from)} AND ${col} < ${quoteLiteral(NUMERIC_LOCALPART_RANGE.below)})::bigint`
-      );
+      return `${extremeSql(c)}::bigint`;
+    default:
+      return extremeSql(c);
   }
 }
 
