@@ -1,6 +1,6 @@
 import { defineCheck } from '../src/define-check.js';
 import { driftOf, isAscending, jsonInteger, type Drift } from '../src/sequences/drift.js';
-import { catchUpSql, displayName, type FixSpec } from '../src/sequences/remediation.js';
+import { catchUp, displayName, type FixSpec } from '../src/sequences/remediation.js';
 import { lockBudgetFor, synapseSequencesFor } from '../src/sequences/scope.js';
 import { readSequenceStates, type ColumnState, type SequenceState } from '../src/sequences/state.js';
 import type { Finding } from '../src/types.js';
@@ -59,7 +59,7 @@ function behindFinding(s: SequenceState, d: Drift): Finding {
   const state = s.isCalled ? `last value ${s.lastValue}` : `last value ${s.lastValue}, not handed out yet (so ${d.effective} counts)`;
   const fix: FixSpec = {
     sequence: { schema: s.schema, name: s.name },
-    sql: catchUpSql(s),
+    ...catchUp(s),
     summary: `${name}: last value ${d.effective}, ${where} holds ${d.bound} (gap ${d.gap})`,
   };
   if (s.synapse && !s.synapse.checkedAtStartup) {
@@ -95,7 +95,7 @@ function outOfRangeFinding(s: SequenceState, d: Drift): Finding {
         kind: 'text',
         text: `Widen the sequence first (ALTER SEQUENCE ${name} AS bigint ${up ? 'NO MAXVALUE' : 'NO MINVALUE'}, if the column's type allows values that large), then run the setval below. pg-preflight fix leaves this one alone: it changes the sequence's definition.`,
       },
-      { kind: 'sql', title: 'After widening it', text: catchUpSql(s) },
+      { kind: 'sql', title: 'After widening it', text: catchUp(s).sql },
     ],
   };
 }

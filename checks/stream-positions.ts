@@ -1,6 +1,6 @@
 import { defineCheck } from '../src/define-check.js';
 import { effectiveLastValue, jsonInteger } from '../src/sequences/drift.js';
-import { deleteStreamPositionsSql, displayName, streamPositionsSetvalSql, type FixSpec, type SequenceName } from '../src/sequences/remediation.js';
+import { deleteStreamPositionsSql, displayName, streamPositionsCatchUp, type FixSpec, type SequenceName } from '../src/sequences/remediation.js';
 import { lockBudgetFor, synapseSequencesFor } from '../src/sequences/scope.js';
 import { readSequenceStates, type SequenceState } from '../src/sequences/state.js';
 import { quoteQualified } from '../src/quote.js';
@@ -113,7 +113,7 @@ have to be repeated at every restart, and it discards what the writers recorded.
       if (highest !== 0n && highest > effective) {
         const fix: FixSpec = {
           sequence: { schema: s.schema, name: s.name },
-          sql: streamPositionsSetvalSql(s, table, stream),
+          ...streamPositionsCatchUp(s, table, stream),
           summary: `${name}: last value ${effective}, stream "${stream}" is at ${highest} in ${tableName} (gap ${highest - effective})`,
         };
         findings.push({

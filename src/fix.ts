@@ -1,12 +1,17 @@
-// `pg-preflight fix`: the sequence findings' SQL as a plan, and, with apply, that same SQL run in
-// one writable transaction on a database nobody else is connected to. Every statement is a
-// setval over GREATEST (LEAST counting down) with the sequence's own last_value, so it can only
+// `pg-preflight fix`: the sequence findings' SQL as a plan, and, with apply, that same change made
+// in one writable transaction on a database nobody else is connected to. Every statement sets a
+// sequence to GREATEST (LEAST counting down) of its own last_value and its rows, so it can only
 // move a sequence forward, and running the fix again changes nothing.
+//
+// The plan prints setval, which is what a user pastes. setval is not transactional, though: a
+// rollback does not undo it. So --apply sets the same value with ALTER SEQUENCE ... RESTART WITH
+// followed by nextval(): PostgreSQL 10+ gives the sequence a new relfilenode for the ALTER, and
+// both are undone together if any later statement fails, so the plan applies whole or not at all.
 import { resolveTargets, type TargetInput } from './config/resolve.js';
 import type { DatabaseTarget } from './config/target.js';
 import { DEFAULT_LIMITS, openSession, type Session, type SessionLimits } from './connection.js';
 import { EXIT, PreflightError } from './errors.js';
-import { quoteQualified } from './quote.js';
+import { quoteLiteral, quoteQualified } from './quote.js';
 import { allChecks, findCheck } from './registry.js';
 import { runChecks, type TargetReport } from './runner.js';
 import type { FixSpec, SequenceName } from './sequences/remediation.js';
@@ -33,6 +38,9 @@ export interface PlannedFix {
   summary: string;
   /** Exactly the SQL the finding prints. */
   sql: string;
+  /** The value that SQL gives setval; --apply sets it transactionally. */
+  valueSql: string;
+  ascending: boolean;
 }
 
 /** A finding of the fix checks that no setval here addresses. */
@@ -97,7 +105,10 @@ SELECT pid, usename AS "user", application_name AS "applicationName", client_add
 
 function isFixSpec(value: unknown): value is FixSpec {
   const v = value as FixSpec | undefined;
-  return typeof v?.sql === 'string' && typeof v.sequence?.schema === 'string' && typeof v.sequence?.name === 'string';
+  return (
+    typeof v?.sql === 'string' && typeof v.valueSql === 'string' && typeof v.ascending === 'boolean' &&
+    typeof v.sequence?.schema === 'string' && typeof v.sequence?.name === 'string'
+  );
 }
 
 /** Splits the findings of the fix checks into the plan and what the plan leaves alone. */
@@ -107,7 +118,7 @@ function planFrom(t: TargetReport): { plan: PlannedFix[]; unfixable: Unfixable[]
   for (const r of t.results) {
     for (const f of r.findings) {
       const fix = f.details?.fix;
-      if (isFixSpec(fix)) plan.push({ check: r.id, status: f.status, object: f.object ?? `${fix.sequence.schema}.${fix.sequence.name}`, sequence: fix.sequence, summary: fix.summary, sql: fix.sql });
+      if (isFixSpec(fix)) plan.push({ check: r.id, status: f.status, object: f.object ?? `${fix.sequence.schema}.${fix.sequence.name}`, sequence: fix.sequence, summary: fix.summary, sql: fix.sql, valueSql: fix.valueSql, ascending: fix.ascending });
       else if (f.status !== 'ok') unfixable.push({ check: r.id, status: f.status, object: f.object, message: f.message });
     }
   }
@@ -119,19 +130,55 @@ async function readValue(session: Session, seq: SequenceName): Promise<SequenceV
   return { lastValue: row!.last_value, isCalled: row!.is_called };
 }
 
-/** One writable transaction: read, setval, read again, for every planned statement in order. */
+interface TargetRead {
+  target: bigint;
+  /** The last value already handed out: last_value, or last_value - increment before the first nextval. */
+  current: bigint;
+  /** ALTER SEQUENCE needs ownership; setval needs only UPDATE. */
+  owns: boolean;
+}
+
+async function readTarget(session: Session, fix: PlannedFix): Promise<TargetRead> {
+  const seq = quoteQualified(fix.sequence.schema, fix.sequence.name);
+  const [row] = await session.query<{ target: string; last_value: string; is_called: boolean; increment: string; owns: boolean }>(
+    `SELECT (${fix.valueSql})::text AS target, s.last_value::text AS last_value, s.is_called,
+            (SELECT seqincrement::text FROM pg_sequence WHERE seqrelid = ${quoteLiteral(seq)}::regclass) AS increment,
+            (SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = ${quoteLiteral(seq)}::regclass) AS owns
+       FROM ${seq} s`,
+  );
+  const last = BigInt(row!.last_value);
+  return { target: BigInt(row!.target), current: row!.is_called ? last : last - BigInt(row!.increment), owns: row!.owns };
+}
+
+/** Sets last_value to `value`, marked handed out, exactly as setval(seq, value) would, but undone by a rollback. */
+async function setTransactionally(session: Session, seq: SequenceName, value: bigint): Promise<void> {
+  const qualified = quoteQualified(seq.schema, seq.name);
+  await session.query(`ALTER SEQUENCE ${qualified} RESTART WITH ${value}`);
+  await session.query(`SELECT nextval(${quoteLiteral(qualified)})`);
+}
+
+/** One writable transaction: for every planned statement in order, read, set, read again. */
 async function applyPlan(target: DatabaseTarget, plan: PlannedFix[], limits: SessionLimits, force: boolean): Promise<Pick<FixTargetReport, 'refused' | 'applied' | 'applyError'>> {
   const session = await openSession(target, limits);
   try {
     const others = await session.query<OtherSession & Record<string, unknown>>(OTHER_SESSIONS_SQL);
     if (others.length > 0 && !force) return { refused: { sessions: others } };
     const applied: AppliedFix[] = [];
+    const outsideTransaction: string[] = [];
     // The session keeps the statement_timeout and lock_timeout it was opened with.
     await session.query('BEGIN');
     try {
       for (const fix of plan) {
         const before = await readValue(session, fix.sequence);
-        await session.query(fix.sql);
+        const { target: value, current, owns } = await readTarget(session, fix);
+        if (fix.ascending ? value > current : value < current) {
+          if (owns) await setTransactionally(session, fix.sequence, value);
+          else {
+            // A role with UPDATE but not ownership can only setval, which a rollback does not undo.
+            await session.query(fix.sql);
+            outsideTransaction.push(fix.object);
+          }
+        }
         const after = await readValue(session, fix.sequence);
         applied.push({ ...fix, before, after, changed: before.lastValue !== after.lastValue || before.isCalled !== after.isCalled });
       }
@@ -143,9 +190,13 @@ async function applyPlan(target: DatabaseTarget, plan: PlannedFix[], limits: Ses
       const failed = plan[applied.length];
       const message = (err as Error).message;
       return {
-        applied,
-        // setval is not transactional: what ran before the failure stays, and it only moved sequences forward.
-        applyError: `${failed ? `${failed.object}: ` : ''}${message}. The statements before it took effect (a rollback does not undo setval) and only moved sequences forward; fix the cause and run the fix again.`,
+        applied: [],
+        applyError:
+          `${failed ? `${failed.object}: ` : ''}${message}. The transaction was rolled back: ` +
+          (outsideTransaction.length === 0
+            ? 'no sequence was changed.'
+            : `no sequence was changed except ${outsideTransaction.join(', ')}, set with setval (the role does not own ${outsideTransaction.length > 1 ? 'them' : 'it'}), which a rollback does not undo and which only moved forward.`) +
+          ' Fix the cause and run the fix again.',
       };
     }
   } finally {

@@ -139,6 +139,45 @@ describe.each(sharedServers())('fix on PostgreSQL $major', (server) => {
     expect(r.stdout).toContain('Nothing to fix');
   });
 
+  it('--apply is atomic: when a later statement fails, the earlier ones are rolled back too', async () => {
+    const db = await createDatabase(server, 'fix_atomic', {
+      setup: [
+        'CREATE TABLE aa (id serial PRIMARY KEY); INSERT INTO aa (id) SELECT generate_series(1, 30);',
+        'CREATE TABLE zz (id serial PRIMARY KEY); INSERT INTO zz (id) SELECT generate_series(1, 40);',
+      ].join('\n'),
+    });
+    const before = await lastValues(server, db);
+    // nextval in an open transaction holds a lock that lets the checks read zz_id_seq but makes
+    // the ALTER of the second statement wait past --lock-timeout.
+    const holder = await connectedAs(server, db, 'holder');
+    try {
+      await holder.query("BEGIN; SELECT nextval('zz_id_seq')");
+      const r = await fixSequences({ dsn: dsnFor(server, db), env: {}, apply: true, force: true, limits: { lockTimeoutMs: 300 } });
+      const t = r.targets[0]!;
+      expect(r.exitCode).toBe(1);
+      expect(t.plan.map((p) => p.object)).toEqual(['public.aa_id_seq', 'public.zz_id_seq']);
+      expect(t.applyError).toMatch(/^public\.zz_id_seq: .*lock timeout.*rolled back: no sequence was changed/);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    // aa_id_seq was moved inside the transaction and is back where it was.
+    expect((await lastValues(server, db))['public.aa_id_seq']).toBe(before['public.aa_id_seq']);
+    const again = await fixSequences({ dsn: dsnFor(server, db), env: {}, apply: true });
+    expect(again.exitCode).toBe(0);
+    expect(await lastValues(server, db)).toMatchObject({ 'public.aa_id_seq': '30', 'public.zz_id_seq': '40' });
+  });
+
+  it('a role that may update a sequence but does not own it: --apply falls back to setval', async () => {
+    const db = await createDatabase(server, 'fix_notowner', { setup: 'CREATE TABLE t (id serial PRIMARY KEY); INSERT INTO t (id) SELECT generate_series(1, 25);' });
+    const role = `fixer_${db}`;
+    await sql(server, db, `CREATE ROLE ${role} LOGIN; GRANT SELECT ON t TO ${role}; GRANT SELECT, UPDATE ON SEQUENCE t_id_seq TO ${role}`);
+    const r = await fixSequences({ dsn: dsnFor(server, db, role), env: {}, apply: true });
+    expect(r.exitCode).toBe(0);
+    expect(r.targets[0]!.applied!.map((a) => [a.object, a.after.lastValue, a.changed])).toEqual([['public.t_id_seq', '25', true]]);
+    await sql(server, db, 'INSERT INTO t DEFAULT VALUES');
+  });
+
   it('databases: split in two: each database gets its own plan and transaction', async () => {
     const setup = scenario('sequence-drift/fresh-install.sql', 'sequence-drift/downgrade.sql');
     const main = await createDatabase(server, 'fix_main', { setup });

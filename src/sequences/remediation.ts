@@ -11,9 +11,8 @@ export interface SequenceName {
 }
 
 /** What `pg-preflight fix` applies for a finding: the exact SQL the finding prints. */
-export interface FixSpec {
+export interface FixSpec extends SetvalStatement {
   sequence: SequenceName;
-  sql: string;
   /** One line for the plan: what is wrong, with the numbers. */
   summary: string;
 }
@@ -40,25 +39,34 @@ export function columnSourceSql(c: Pick<ColumnState, 'schema' | 'table' | 'colum
   }
 }
 
+/** The value the sequence must reach, never behind its own last_value: what setval is given. */
+export interface SetvalStatement {
+  /** `SELECT setval('<seq>', GREATEST((SELECT last_value FROM <seq>), <sources>));`, to paste. */
+  sql: string;
+  /** Its second argument alone, for `fix --apply`, which sets the same value transactionally. */
+  valueSql: string;
+  ascending: boolean;
+}
+
 /**
  * `SELECT setval('<seq>', GREATEST((SELECT last_value FROM <seq>), <sources>));` (LEAST for a
  * descending sequence). The two-argument setval marks the value as handed out, so the next
  * nextval returns the one after it.
  */
-export function setvalSql(seq: SequenceName, ascending: boolean, sources: string[]): string {
+export function setvalStatement(seq: SequenceName, ascending: boolean, sources: string[]): SetvalStatement {
   const qualified = quoteQualified(seq.schema, seq.name);
-  const pick = ascending ? 'GREATEST' : 'LEAST';
-  return `SELECT setval(${quoteLiteral(qualified)}, ${pick}((SELECT last_value FROM ${qualified}), ${sources.join(', ')}));`;
+  const valueSql = `${ascending ? 'GREATEST' : 'LEAST'}((SELECT last_value FROM ${qualified}), ${sources.join(', ')})`;
+  return { sql: `SELECT setval(${quoteLiteral(qualified)}, ${valueSql});`, valueSql, ascending };
 }
 
 /** Moves the sequence past every row of every column it feeds (those that were read). */
-export function catchUpSql(s: SequenceState): string {
+export function catchUp(s: SequenceState): SetvalStatement {
   const sources = s.columns.filter((c) => !c.unread).map(columnSourceSql);
-  return setvalSql(s, isAscending(s), sources);
+  return setvalStatement(s, isAscending(s), sources);
 }
 
-export function streamPositionsSetvalSql(seq: SequenceName, streamPositions: SequenceName, streamName: string): string {
-  return setvalSql(seq, true, [
+export function streamPositionsCatchUp(seq: SequenceName, streamPositions: SequenceName, streamName: string): SetvalStatement {
+  return setvalStatement(seq, true, [
     `(SELECT max(stream_id) FROM ${quoteQualified(streamPositions.schema, streamPositions.name)} WHERE stream_name = ${quoteLiteral(streamName)})`,
   ]);
 }
