@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { resolveTargets } from '../src/config/resolve.js';
 import { lookupPgpass, parseConnectionString } from '../src/config/libpq.js';
 import { PreflightError } from '../src/errors.js';
 import { runCli } from './helpers/cli.js';
+import { runPasted } from './helpers/shell.js';
 
 const fixture = (name: string) => join(import.meta.dirname, '..', 'fixtures', 'config', name);
 const noEnv = { HOME: '/nonexistent' };
@@ -79,6 +80,38 @@ describe('homeserver.yaml database section', () => {
     }
     const err = expectUsageError(() => resolveTargets({ configPaths: [fixture('sqlite.yaml')], env: noEnv }), 'config-sqlite', /sqlite3/);
     expect(err.remediation.map((r) => r.text).join('\n')).toContain('cp /data/homeserver.db /data/homeserver.db.snapshot');
+  });
+
+  it('the porting steps run as pasted, with paths that hold spaces and quotes', () => {
+    const dir = mkdtempSync(join(tmpdir(), "pgpf-port it's-"));
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    // synapse_port_db and synctl are Synapse's; stand-ins record what they were given.
+    for (const tool of ['synctl', 'synapse_port_db']) {
+      writeFileSync(join(bin, tool), `#!/bin/sh\nprintf '%s|' ${tool} "$@" >> "${join(dir, 'calls.log')}"\necho >> "${join(dir, 'calls.log')}"\n`, { mode: 0o755 });
+    }
+    const dbPath = join(dir, 'synapse data', 'home server.db');
+    mkdirSync(join(dir, 'synapse data'));
+    writeFileSync(dbPath, 'sqlite');
+    const config = join(dir, 'my homeserver.yaml');
+    writeFileSync(config, `database:\n  name: sqlite3\n  args:\n    database: "${dbPath}"\n`);
+    const err = expectUsageError(() => resolveTargets({ configPaths: [config], env: noEnv }), 'config-sqlite', /SQLite/);
+    const [, phase1, phase2] = err.remediation.filter((r) => r.kind === 'shell').map((r) => r.text);
+    const run = runPasted(`${phase1}\n${phase2}`, { PATH: `${bin}:${process.env.PATH}` });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(readFileSync(`${dbPath}.snapshot`, 'utf8')).toBe('sqlite');
+    // The configs were swapped: the PostgreSQL copy is now the config, the old one kept aside.
+    expect(existsSync(join(dir, 'my homeserver-old-sqlite.yaml'))).toBe(true);
+    expect(existsSync(join(dir, 'my homeserver-postgres.yaml'))).toBe(false);
+    expect(readFileSync(join(dir, 'calls.log'), 'utf8').split('\n').filter(Boolean)).toEqual([
+      'synctl|stop|',
+      'synctl|start|',
+      `synapse_port_db|--sqlite-database|${dbPath}.snapshot|--postgres-config|${join(dir, 'my homeserver-postgres.yaml')}|`,
+      'synctl|stop|',
+      `synapse_port_db|--sqlite-database|${dbPath}|--postgres-config|${join(dir, 'my homeserver-postgres.yaml')}|`,
+      'synctl|start|',
+    ]);
   });
 
   it('refuses a config without a database section (Synapse would use SQLite)', () => {

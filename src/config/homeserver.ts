@@ -5,6 +5,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { PreflightError, EXIT, usageError } from '../errors.js';
+import { shellQuote } from '../quote.js';
 import type { Remediation } from '../types.js';
 import type { SynapseDatabaseConfig } from './target.js';
 
@@ -97,8 +98,13 @@ function optionalBool(section: string, key: string, v: unknown): boolean | undef
 
 /** The seed guide's two-phase port, with the user's own file names. */
 export function sqlitePortSteps(configFile: string, sqlitePath: string): Remediation[] {
-  const pgConfig = configFile.replace(/(\.ya?ml)?$/, (ext) => `-postgres${ext || '.yaml'}`);
-  const db = sqlitePath;
+  const pgConfigPath = configFile.replace(/(\.ya?ml)?$/, (ext) => `-postgres${ext || '.yaml'}`);
+  // Every path is shell-quoted: a config or database path with a space must paste as it is.
+  const config = shellQuote(configFile);
+  const pgConfig = shellQuote(pgConfigPath);
+  const oldConfig = shellQuote(configFile.replace(/(\.ya?ml)?$/, '-old-sqlite$1'));
+  const db = shellQuote(sqlitePath);
+  const snapshot = shellQuote(`${sqlitePath}.snapshot`);
   return [
     {
       kind: 'shell',
@@ -110,11 +116,11 @@ export function sqlitePortSteps(configFile: string, sqlitePath: string): Remedia
       title: 'Phase 1: port a snapshot while Synapse keeps running',
       text: [
         'synctl stop',
-        `cp ${db} ${db}.snapshot`,
+        `cp ${db} ${snapshot}`,
         'synctl start',
-        `cp ${configFile} ${pgConfig}`,
-        `# edit the database: section of ${pgConfig} (name: psycopg2, args: user, password, dbname, host, cp_min, cp_max)`,
-        `synapse_port_db --sqlite-database ${db}.snapshot --postgres-config ${pgConfig}`,
+        `cp ${config} ${pgConfig}`,
+        `# edit the database: section of ${pgConfigPath} (name: psycopg2, args: user, password, dbname, host, cp_min, cp_max)`,
+        `synapse_port_db --sqlite-database ${snapshot} --postgres-config ${pgConfig}`,
       ].join('\n'),
     },
     {
@@ -123,8 +129,8 @@ export function sqlitePortSteps(configFile: string, sqlitePath: string): Remedia
       text: [
         'synctl stop',
         `synapse_port_db --sqlite-database ${db} --postgres-config ${pgConfig}`,
-        `mv ${configFile} ${configFile.replace(/(\.ya?ml)?$/, '-old-sqlite$1')}`,
-        `mv ${pgConfig} ${configFile}`,
+        `mv ${config} ${oldConfig}`,
+        `mv ${pgConfig} ${config}`,
         'synctl start',
       ].join('\n'),
     },
