@@ -1,7 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startThrowawayServer } from '../../src/throwaway/server.js';
 import { runCheck } from '../helpers/check.js';
 import { createDatabase, dsnFor, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
 import { runCli } from '../helpers/cli.js';
@@ -101,5 +103,37 @@ describe('locale providers (PostgreSQL 15+)', () => {
     expect(r.status).toBe('info');
     expect(r.findings.map((f) => f.status)).toEqual(['ok', 'info']);
     expect(r.findings[0]!.details).toMatchObject({ provider, providerLocale: locale });
+  });
+});
+
+// A language locale, built for the test with localedef (no system change: the server finds it
+// through LOCPATH), on servers of their own.
+const localedef = ['/usr/bin/localedef', '/usr/sbin/localedef'].find((p) => existsSync(p));
+describe.skipIf(!localedef)('a language locale, en_US.UTF-8 (skipped without localedef)', () => {
+  let locales: string;
+  beforeAll(() => {
+    locales = mkdtempSync(join(tmpdir(), 'pgpf-locales-'));
+    const r = spawnSync(localedef!, ['-i', 'en_US', '-f', 'UTF-8', join(locales, 'en_US.utf8')], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`localedef failed: ${r.stderr}`);
+    // The server runs as an unprivileged user: it must be able to read the compiled locale.
+    chmodSync(locales, 0o755);
+  }, 60_000);
+  afterAll(() => rmSync(locales, { recursive: true, force: true }));
+
+  it.each([10, 18])('PostgreSQL %i: an error naming the library-upgrade risk; the printed in-place SQL fixes it', async (major) => {
+    const server = await startThrowawayServer({ major, env: { LOCPATH: `${locales}:/usr/lib/locale` } });
+    try {
+      const shared = { major, version: server.version, host: server.host, port: server.port, socketDir: server.socketDir };
+      const db = await createDatabase(shared, 'loc_en', { collate: 'en_US.UTF-8', ctype: 'en_US.UTF-8', setup: "CREATE TABLE t (v text PRIMARY KEY); INSERT INTO t VALUES ('a'), ('B'), ('c');" });
+      const r = await runCheck(shared, db, 'database-locale');
+      expect(r.status).toBe('error');
+      expect(r.message).toMatch(/COLLATE is "en_US.UTF-8".*language rules, which change when the library is upgraded/);
+      await applyInPlace(shared, db, r);
+      expect((await runCheck(shared, db, 'database-locale')).status).toBe('ok');
+      // Under C, upper case sorts first: the rebuilt index follows the new order.
+      expect((await sql(shared, db, 'SELECT string_agg(v, \'\' ORDER BY v) AS s FROM t'))[0]!.rows[0].s).toBe('Bac');
+    } finally {
+      await server.stop();
+    }
   });
 });
