@@ -1,5 +1,5 @@
 import { defineCheck } from '../src/define-check.js';
-import { formatAge, formatDuration } from '../src/format-size-time.js';
+import { formatAge, formatDuration } from '../src/units.js';
 import { quoteIdent, quoteLiteral } from '../src/quote.js';
 import type { CheckContext, Finding, Remediation } from '../src/types.js';
 

@@ -1,5 +1,5 @@
 import { defineCheck } from '../src/define-check.js';
-import { formatBytes, pgSize } from '../src/format-size-time.js';
+import { humanSize, pgSize } from '../src/units.js';
 import { quoteLiteral } from '../src/quote.js';
 import type { CheckContext, Finding, Remediation, Status } from '../src/types.js';
 
@@ -62,16 +62,16 @@ function problems(ctx: CheckContext, row: SlotRow, limit: number | undefined): P
   } else if (limit !== undefined && slot.safe_wal_size !== null && slot.safe_wal_size !== undefined && slot.safe_wal_size < limit * nearFraction) {
     out.push({
       status: 'error',
-      text: `only ${formatBytes(Math.max(slot.safe_wal_size, 0))} more WAL can be written before it passes max_slot_wal_keep_size (${formatBytes(limit)}) and loses the WAL it needs`,
+      text: `only ${humanSize(Math.max(slot.safe_wal_size, 0))} more WAL can be written before it passes max_slot_wal_keep_size (${humanSize(limit)}) and loses the WAL it needs`,
     });
   }
   if (retained !== null && retained > maxRetained) {
     out.push({
       status: 'warning',
-      text: `it keeps ${formatBytes(retained)} of WAL on disk (above ${formatBytes(maxRetained)})${limit === undefined ? ', and max_slot_wal_keep_size is unlimited, so it grows until the disk is full' : ''}`,
+      text: `it keeps ${humanSize(retained)} of WAL on disk (above ${humanSize(maxRetained)})${limit === undefined ? ', and max_slot_wal_keep_size is unlimited, so it grows until the disk is full' : ''}`,
     });
   } else if (!slot.active && retained !== null && out.length === 0) {
-    out.push({ status: 'info', text: `it is inactive and keeps ${formatBytes(retained)} of WAL so far, growing with every write` });
+    out.push({ status: 'info', text: `it is inactive and keeps ${humanSize(retained)} of WAL so far, growing with every write` });
   }
   for (const [what, age] of [['xmin', row.xmin_age], ['catalog_xmin', row.catalog_xmin_age]] as const) {
     if (age !== null && age > maxXminAge) {

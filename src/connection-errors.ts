@@ -6,6 +6,7 @@ import { PreflightError, EXIT } from './errors.js';
 import { quoteIdent, quoteLiteral } from './quote.js';
 import type { Remediation } from './types.js';
 import { CONNECTION_DIAGNOSERS } from './connection-diagnosis/index.js';
+import { endpointText } from './connection-diagnosis/endpoint.js';
 
 interface LimitsLike {
   connectTimeoutMs: number;
@@ -28,11 +29,6 @@ export interface ErrorInfo {
   detail?: string;
 }
 
-export function where(target: DatabaseTarget): string {
-  const { host, port } = target.connection;
-  return host.startsWith('/') ? `the Unix socket ${host}/.s.PGSQL.${port}` : `${host}:${port}`;
-}
-
 function info(err: unknown): ErrorInfo {
   if (err instanceof Error) {
     const { code, detail } = err as Error & { code?: string; detail?: string };
@@ -43,7 +39,7 @@ function info(err: unknown): ErrorInfo {
 
 const generic: Diagnoser = (e, target, limits) => {
   const c = target.connection;
-  const at = where(target);
+  const at = endpointText(target);
   const text = (t: string): Remediation => ({ kind: 'text', text: t });
   switch (e.code) {
     case 'ECONNREFUSED':
@@ -159,7 +155,7 @@ export function diagnoseConnectionError(err: unknown, target: DatabaseTarget, li
     const found = d(e, target, limits);
     if (found) return new PreflightError(found.message, EXIT.connection, found.code, found.remediation, { sqlstate: e.code });
   }
-  return new PreflightError(`could not connect to ${where(target)}: ${e.message}`, EXIT.connection, 'connect-failed', [], { sqlstate: e.code });
+  return new PreflightError(`could not connect to ${endpointText(target)}: ${e.message}`, EXIT.connection, 'connect-failed', [], { sqlstate: e.code });
 }
 
 export function isConnectionLost(err: unknown): boolean {
@@ -172,7 +168,7 @@ export function isConnectionLost(err: unknown): boolean {
 
 export function connectionLostError(err: unknown, target: DatabaseTarget): PreflightError {
   return new PreflightError(
-    `lost the connection to ${where(target)} during the checks: ${info(err).message}`,
+    `lost the connection to ${endpointText(target)} during the checks: ${info(err).message}`,
     EXIT.connection,
     'connection-lost',
     [{ kind: 'text', text: 'Run again; if it keeps happening, check the server log and the network (keepalives, proxies that cut idle connections).' }],

@@ -3,6 +3,7 @@
 // ctx.options.localHostMemory; checks only use the pure helpers below.
 import { readFileSync } from 'node:fs';
 import type { ConnectionParams } from './config/target.js';
+import { hostKind } from './connection-diagnosis/endpoint.js';
 
 export interface HostMemory {
   /** MemTotal. */
@@ -53,11 +54,7 @@ export function readLocalHostMemory(path = '/proc/meminfo'): HostMemory | undefi
  * as local here; the messages say where the number came from, and --db-host-memory wins.)
  */
 export function isOnThisHost(connection: Pick<ConnectionParams, 'host'>): boolean {
-  const host = connection.host.toLowerCase();
-  if (host.startsWith('/') || host.startsWith('@')) return true;
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
-  if (/^127\.\d+\.\d+\.\d+$/.test(host)) return true;
-  return host === '::1' || host === '[::1]' || host === '0:0:0:0:0:0:0:1';
+  return hostKind(connection.host) !== 'remote';
 }
 
 /** How the server is reached, for "read from /proc/meminfo because ..." messages. */

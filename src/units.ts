@@ -1,4 +1,4 @@
-// Sizes as PostgreSQL stores and writes them. pg_settings keeps a memory setting as a number of
+// Sizes and durations as PostgreSQL stores and writes them, and as reports show them. pg_settings keeps a memory setting as a number of
 // `unit`s (shared_buffers in 8kB pages, work_mem in kB); people write "4GB". PostgreSQL's size
 // units are binary (1kB = 1024 bytes) and case-sensitive: kB, MB, GB, TB (B from PostgreSQL 11).
 import type { Setting } from './types.js';
@@ -65,4 +65,23 @@ export function roundRecommendation(bytes: number): number {
   if (bytes >= gb) return Math.round(bytes / (gb / 4)) * (gb / 4);
   if (bytes >= 64 * mb) return Math.floor(bytes / mb) * mb;
   return Math.floor(bytes / KB) * KB;
+}
+
+/** Seconds as a PostgreSQL duration setting: 300 → "5min", 7200 → "2h", 0.5 → "500ms". */
+export function formatDuration(seconds: number): string {
+  const ms = Math.round(seconds * 1000);
+  if (ms % 86_400_000 === 0 && ms > 0) return `${ms / 86_400_000}d`;
+  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}min`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+/** An age in seconds for messages: "3 h 12 min", "45 s". */
+export function formatAge(seconds: number): string {
+  const s = Math.floor(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
 }

@@ -3,7 +3,7 @@
 // probe), and only failures that the server coming up can cure are retried. Which failure is
 // which comes from connection-errors.ts's diagnosis codes, so the two cannot disagree.
 import { openSession, type Session, type SessionLimits } from './connection.js';
-import { where } from './connection-errors.js';
+import { endpointText } from './connection-diagnosis/endpoint.js';
 import type { DatabaseTarget } from './config/target.js';
 import { EXIT, PreflightError } from './errors.js';
 
@@ -64,7 +64,7 @@ export async function openSessionWaiting(target: DatabaseTarget, limits: Session
     attempts++;
     try {
       const session = await openSession(target, attemptLimits);
-      if (attempts > 1) wait.onNote?.(`${target.label} at ${where(target)} accepted the login after ${seconds(Date.now() - start)} s`);
+      if (attempts > 1) wait.onNote?.(`${target.label} at ${endpointText(target)} accepted the login after ${seconds(Date.now() - start)} s`);
       return session;
     } catch (err) {
       if (!isRetryableConnectionError(err)) throw err;
