@@ -27,7 +27,6 @@ export interface Session {
   /** After a failed statement the transaction is aborted: start a fresh one. */
   restartReadOnly(): Promise<void>;
   close(): Promise<void>;
-  readonly pid: number;
 }
 
 type SslSetting = false | ConnectionOptions;
@@ -117,21 +116,14 @@ function wrapClient(client: pg.Client, target: DatabaseTarget): Session {
     const result = await run<pg.QueryResult<R> | pg.QueryResult<R>[]>(sql, params);
     return Array.isArray(result) ? result.flatMap((r) => r.rows) : result.rows;
   };
-  const pid = (client as unknown as { processID: number }).processID;
   return {
     query,
-    pid,
     roundTrips: () => count,
     async beginReadOnly<R extends Record<string, unknown>>(firstSql?: string) {
       // REPEATABLE READ: every check sees the same snapshot. READ ONLY: the server refuses writes,
       // including nextval() and temp tables, whatever a check (or a plugin) tries.
       const begin = 'BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY';
-      if (!firstSql) {
-        await run(begin);
-        return [];
-      }
-      const results = await run<pg.QueryResult<R>[]>(`${begin}; ${firstSql}`);
-      return results[results.length - 1]!.rows;
+      return query<R>(firstSql ? `${begin}; ${firstSql}` : begin);
     },
     async restartReadOnly() {
       await run('ROLLBACK; BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
