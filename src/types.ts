@@ -140,7 +140,8 @@ export interface Check {
   description: string;
   /** What `explain <id>` prints: what is checked, why, and how to fix it. */
   docs: string;
-  /** Which applications the check concerns; "synapse" checks skip on other databases. */
+  /** Labels for listings and docs ("synapse", "sequences"). The runner ignores them: a check that
+   * applies only to Synapse databases says `skipped` itself, as sqlite-port does. */
   tags?: string[];
   /** Settings the user may change, by name (kebab-case or snake_case, as the check chooses). */
   params?: Record<string, ParamSpec>;
