@@ -1,12 +1,14 @@
 import type { TestProject } from 'vitest/node';
 import { startThrowawayServer, type ThrowawayServer } from '../src/throwaway/server.js';
-
-/** The oldest major pg-preflight supports and a current one; every check is tested on both. */
-export const MAJORS = [10, 18] as const;
+import { serverMatrix } from './helpers/matrix.js';
 
 export interface SharedServer {
+  /** What started it (`npm:18`, `system:15`): private servers of the same kind use it. */
+  spec: string;
   major: number;
   version: string;
+  /** e.g. "PostgreSQL 15.18 (system, JIT)". */
+  name: string;
   host: string;
   port: number;
   socketDir: string;
@@ -22,12 +24,16 @@ let started: ThrowawayServer[] = [];
 
 export async function setup(project: TestProject): Promise<void> {
   const t0 = Date.now();
-  started = await Promise.all(MAJORS.map((major) => startThrowawayServer({ major })));
+  const specs = serverMatrix();
+  started = await Promise.all(specs.map((server) => startThrowawayServer({ server })));
   project.provide(
     'servers',
-    started.map((s) => ({ major: s.major, version: s.version, host: s.host, port: s.port, socketDir: s.socketDir })),
+    started.map((s, i) => ({ spec: specs[i]!, major: s.major, version: s.version, name: s.name, host: s.host, port: s.port, socketDir: s.socketDir })),
   );
-  console.log(`throwaway servers ${started.map((s) => `PostgreSQL ${s.version}`).join(', ')} ready in ${Date.now() - t0} ms`);
+  console.log(`throwaway servers ready in ${Date.now() - t0} ms: ${started.map((s) => s.name).join(', ')}`);
+  if (!specs.some((s) => s.startsWith('system:') || s.startsWith('/'))) {
+    console.log('no distribution PostgreSQL server installed (/usr/lib/postgresql/NN/bin/postgres): tests run on the embedded builds only; .ci/run installs postgresql-15');
+  }
 }
 
 export async function teardown(): Promise<void> {

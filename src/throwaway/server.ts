@@ -5,11 +5,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chownSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
-import { resolveServerBinaries, type ServerBinaries } from './binaries.js';
+import { resolveServerBinaries, type ServerBinaries, type ServerSpec } from './binaries.js';
+import { binariesFor, runAsUser, wrap } from './run-as.js';
+
+export { runAsUser, wrap, type RunAs } from './run-as.js';
 
 export interface StartOptions {
   /** PostgreSQL major version; binaries come from the `pgNN` npm alias or Debian's install. */
   major?: number;
+  /** Which server exactly (`npm:18`, `system:15`, a bin directory; see ServerSpec); wins over `major`. */
+  server?: ServerSpec;
   /** Extra `-c name=value` server settings. */
   settings?: Record<string, string | number>;
   /** Replaces the generated pg_hba.conf (trust for everything local) before start. */
@@ -23,6 +28,10 @@ export interface StartOptions {
 export interface ThrowawayServer {
   major: number;
   version: string;
+  /** e.g. "PostgreSQL 15.18 (system, JIT)": which build a test ran on. */
+  name: string;
+  /** What it was started from (`npm:18`, `system:15`, `18`). */
+  spec: string;
   host: string;
   port: number;
   socketDir: string;
@@ -51,35 +60,6 @@ process.once('exit', () => {
 function baseDir(): string {
   // tmpfs makes initdb about twice as fast and keeps test data off the disk.
   return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
-}
-
-interface RunAs { uid: number; gid: number; name: string }
-
-/** initdb and postgres refuse to run as root; use an existing unprivileged account instead. */
-function runAsUser(): RunAs | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  const passwd = readFileSync('/etc/passwd', 'utf8').split('\n');
-  for (const name of ['postgres', 'nobody']) {
-    const line = passwd.find((l) => l.startsWith(`${name}:`));
-    if (line) {
-      const [, , uid, gid] = line.split(':');
-      return { name, uid: Number(uid), gid: Number(gid) };
-    }
-  }
-  throw new Error('running as root, and neither a "postgres" nor a "nobody" account exists to run the server as');
-}
-
-function wrap(runAs: RunAs | undefined, argv: string[], deathSignal: boolean): string[] {
-  const setpriv = '/usr/bin/setpriv';
-  if (!existsSync(setpriv)) {
-    if (runAs) throw new Error('running as root needs setpriv (util-linux) to drop privileges');
-    return argv;
-  }
-  const opts: string[] = [];
-  if (runAs) opts.push(`--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, '--clear-groups');
-  // The server dies with the process that started it, even when that one is SIGKILLed.
-  if (deathSignal) opts.push('--pdeathsig', 'SIGINT');
-  return [setpriv, ...opts, ...argv];
 }
 
 function processAlive(pid: number): boolean {
@@ -150,13 +130,13 @@ async function waitReady(dataDir: string, child: ChildProcess, logFile: string, 
 }
 
 export async function startThrowawayServer(options: StartOptions = {}): Promise<ThrowawayServer> {
-  const major = options.major ?? 18;
-  const binaries = await resolveServerBinaries(major);
+  const runAs = runAsUser();
+  const binaries = binariesFor(runAs, await resolveServerBinaries(options.server ?? options.major ?? 18));
+  const major = binaries.major;
   const base = baseDir();
   sweepStale(base);
   const dir = mkdtempSync(join(base, DIR_PREFIX));
   writeFileSync(join(dir, 'owner.pid'), String(process.pid));
-  const runAs = runAsUser();
   if (runAs) chownSync(dir, runAs.uid, runAs.gid);
   const dataDir = join(dir, 'data');
   const logFile = join(dir, 'server.log');
@@ -213,6 +193,8 @@ export async function startThrowawayServer(options: StartOptions = {}): Promise<
   return {
     major,
     version: binaries.version,
+    name: serverName(binaries),
+    spec: String(options.server ?? options.major ?? 18),
     host: '127.0.0.1',
     port: Number(port),
     socketDir: dir,
@@ -233,6 +215,10 @@ export async function startThrowawayServer(options: StartOptions = {}): Promise<
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export function serverName(b: Pick<ServerBinaries, 'version' | 'source' | 'jit'>): string {
+  return `PostgreSQL ${b.version} (${b.source === 'npm' ? 'embedded' : 'system'}${b.jit ? ', JIT' : ''})`;
 }
 
 /** Fast shutdown (SIGINT), then SIGQUIT, then SIGKILL: an ident lookup can hold a fast shutdown. */

@@ -12,6 +12,7 @@ import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/
 import type { CheckResult, Finding } from '../../src/types.js';
 import { clientTools, runPasted } from '../helpers/shell.js';
 import { hasSetsid, runPastedWithInput } from '../helpers/pasted.js';
+import { matrixMajors, specFor } from '../helpers/matrix.js';
 
 const PASSWORD = 'hba-Check:pass#1';
 const ADMIN_HBA = ['local all postgres trust', 'host all postgres 127.0.0.1/32 trust', ''].join('\n');
@@ -40,7 +41,7 @@ function replaceLine(file: string, n: number, text: string): void {
   writeFileSync(file, lines.join('\n'));
 }
 
-describe.each([10, 18])('auth-hba on PostgreSQL %i', (major) => {
+describe.each(matrixMajors())('auth-hba on PostgreSQL %i', (major) => {
   let server: ThrowawayServer;
   const tcp = (user: string, password?: string, host = '127.0.0.1') =>
     `postgresql://${user}${password ? `:${encodeURIComponent(password)}` : ''}@${host}:${server.port}/postgres?sslmode=disable`;
@@ -64,7 +65,7 @@ describe.each([10, 18])('auth-hba on PostgreSQL %i', (major) => {
   }
 
   beforeAll(async () => {
-    server = await startThrowawayServer({ major, hba: ADMIN_HBA, settings: { listen_addresses: '*' } });
+    server = await startThrowawayServer({ server: specFor(major), hba: ADMIN_HBA, settings: { listen_addresses: '*' } });
     await admin(`SET password_encryption = 'scram-sha-256'; CREATE ROLE checker SUPERUSER LOGIN PASSWORD '${PASSWORD}'`);
     await admin(`SET password_encryption = 'md5'; CREATE ROLE md5admin SUPERUSER LOGIN PASSWORD '${PASSWORD}'`);
     await admin("CREATE ROLE plain LOGIN; CREATE ROLE root SUPERUSER LOGIN; CREATE ROLE synapse_user LOGIN");

@@ -16,6 +16,7 @@ import { FIXTURES } from '../helpers/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { applyYaml, writeConfig } from '../helpers/pasted.js';
 import { dsnFor, sharedServers, type SharedServer } from '../helpers/servers.js';
+import { matrixMajors, specFor } from '../helpers/matrix.js';
 
 const fixture = (name: string) => join(FIXTURES, 'config', name);
 const lanAddress = Object.values(networkInterfaces())
@@ -128,10 +129,10 @@ describe.each(sharedServers())('client-keepalives on PostgreSQL $major', (server
   });
 });
 
-describe.skipIf(!lanAddress).each([10, 18])('client-keepalives against a non-loopback address of this machine (PostgreSQL %i)', (major) => {
+describe.skipIf(!lanAddress).each(matrixMajors())('client-keepalives against a non-loopback address of this machine (PostgreSQL %i)', (major) => {
   let server: ThrowawayServer;
   beforeAll(async () => {
-    server = await startThrowawayServer({ major, settings: { listen_addresses: '*' }, hba: 'local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all 0.0.0.0/0 trust\n' });
+    server = await startThrowawayServer({ server: specFor(major), settings: { listen_addresses: '*' }, hba: 'local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all 0.0.0.0/0 trust\n' });
   });
   afterAll(async () => server?.stop());
 

@@ -14,6 +14,7 @@ import { FIXTURES, synapseSchemaSql } from '../helpers/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { applyYaml } from '../helpers/pasted.js';
 import { createDatabase, dsnFor, sharedServers } from '../helpers/servers.js';
+import { matrixMajors, specFor } from '../helpers/matrix.js';
 
 const fixture = (name: string) => join(FIXTURES, 'config', name);
 
@@ -25,7 +26,7 @@ interface Result {
   remediation: Remediation[];
 }
 
-describe.each([10, 18])('connection-budget on PostgreSQL %i', (major) => {
+describe.each(matrixMajors())('connection-budget on PostgreSQL %i', (major) => {
   let server: ThrowawayServer;
   const held: pg.Client[] = [];
   const dsn = () => dsnFor(server, 'postgres');
@@ -53,7 +54,7 @@ describe.each([10, 18])('connection-budget on PostgreSQL %i', (major) => {
 
   beforeAll(async () => {
     // 20 connections, 3 reserved for superusers: 17 free for Synapse.
-    server = await startThrowawayServer({ major, settings: { max_connections: 20 } });
+    server = await startThrowawayServer({ server: specFor(major), settings: { max_connections: 20 } });
     const c = new pg.Client({ host: server.socketDir, port: server.port, user: 'postgres', database: 'postgres' });
     await c.connect();
     await c.query('CREATE ROLE other_app LOGIN; CREATE ROLE synapse_user LOGIN');
@@ -95,7 +96,7 @@ describe.each([10, 18])('connection-budget on PostgreSQL %i', (major) => {
     await c.end();
     expect(file).toEqual({ setting: '36' });
     // What the restart would give: a server with that max_connections.
-    const bigger = await startThrowawayServer({ major, settings: { max_connections: 36 } });
+    const bigger = await startThrowawayServer({ server: specFor(major), settings: { max_connections: 36 } });
     try {
       const after = await budget(fixture('budget-main.yaml'), [fixture('budget-worker1.yaml'), fixture('budget-worker2.yaml')], [], bigger);
       expect(after.status).toBe('ok');

@@ -9,6 +9,7 @@ import { createDatabase, dsnFor, sharedServers, sql, type SharedServer } from '.
 import { runCli } from '../helpers/cli.js';
 import { clientTools, runPasted } from '../helpers/shell.js';
 import type { CheckResult } from '../../src/types.js';
+import { matrixMajors, specFor } from '../helpers/matrix.js';
 
 function homeserverYaml(server: SharedServer, db: string, extra = ''): string {
   const dir = mkdtempSync(join(tmpdir(), 'pgpf-hs-'));
@@ -120,10 +121,10 @@ describe.skipIf(!localedef)('a language locale, en_US.UTF-8 (skipped without loc
   }, 60_000);
   afterAll(() => rmSync(locales, { recursive: true, force: true }));
 
-  it.each([10, 18])('PostgreSQL %i: an error naming the library-upgrade risk; the printed in-place SQL fixes it', async (major) => {
-    const server = await startThrowawayServer({ major, env: { LOCPATH: `${locales}:/usr/lib/locale` } });
+  it.each(matrixMajors())('PostgreSQL %i: an error naming the library-upgrade risk; the printed in-place SQL fixes it', async (major) => {
+    const server = await startThrowawayServer({ server: specFor(major), env: { LOCPATH: `${locales}:/usr/lib/locale` } });
     try {
-      const shared = { major, version: server.version, host: server.host, port: server.port, socketDir: server.socketDir };
+      const shared = { spec: server.spec, name: server.name, major, version: server.version, host: server.host, port: server.port, socketDir: server.socketDir };
       const db = await createDatabase(shared, 'loc_en', { collate: 'en_US.UTF-8', ctype: 'en_US.UTF-8', setup: "CREATE TABLE t (v text PRIMARY KEY); INSERT INTO t VALUES ('a'), ('B'), ('c');" });
       const r = await runCheck(shared, db, 'database-locale');
       expect(r.status).toBe('error');

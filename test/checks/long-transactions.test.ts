@@ -6,6 +6,7 @@ import { runChecks } from '../../src/runner.js';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
 import type { CheckResult, ParamValues } from '../../src/types.js';
 import { createDatabase, dsnFor, sharedServers, sql } from '../helpers/servers.js';
+import { matrixMajors, specFor } from '../helpers/matrix.js';
 
 const ID = 'long-transactions';
 /** Thresholds short enough for a test: half a second idle, one second open. */
@@ -41,7 +42,7 @@ describe.each(sharedServers().map((s) => s.major))('long-transactions on Postgre
   let server: ThrowawayServer;
   let db: string;
   beforeAll(async () => {
-    server = await startThrowawayServer({ major, settings: { max_prepared_transactions: 5 } });
+    server = await startThrowawayServer({ server: specFor(major), settings: { max_prepared_transactions: 5 } });
     db = await createDatabase(server, 'longtx', { setup: 'CREATE TABLE t (id int); CREATE ROLE app LOGIN; GRANT ALL ON t TO app;' });
   });
   afterAll(async () => {

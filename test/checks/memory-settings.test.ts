@@ -10,6 +10,7 @@ import type { CheckOptions, CheckResult } from '../../src/types.js';
 import { humanSize, pgSize, roundRecommendation, unitBytes } from '../../src/units.js';
 import { runCli } from '../helpers/cli.js';
 import { dsnFor, sql } from '../helpers/servers.js';
+import { matrixMajors, specFor } from '../helpers/matrix.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -79,10 +80,10 @@ describe('sizes in the units PostgreSQL writes', () => {
 
 // ALTER SYSTEM changes the whole cluster: each major gets its own server, with the stock
 // max_connections and shared_buffers that initdb writes (the harness's own are smaller).
-describe.each([10, 18])('memory-settings on PostgreSQL %i', (major) => {
+describe.each(matrixMajors())('memory-settings on PostgreSQL %i', (major) => {
   let server: ThrowawayServer;
   beforeAll(async () => {
-    server = await startThrowawayServer({ major, settings: { max_connections: 100, shared_buffers: '128MB' } });
+    server = await startThrowawayServer({ server: specFor(major), settings: { max_connections: 100, shared_buffers: '128MB' } });
   });
   afterAll(async () => {
     await server?.stop();

@@ -5,6 +5,7 @@ import { runChecks } from '../../src/runner.js';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
 import type { CheckResult, ParamValues } from '../../src/types.js';
 import { createDatabase, dsnFor, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
+import { matrixMajors, specFor } from '../helpers/matrix.js';
 
 const ID = 'replication-slots';
 
@@ -47,7 +48,7 @@ describe.each(sharedServers().map((s: SharedServer) => s.major))('replication-sl
   let server: ThrowawayServer;
   let db: string;
   beforeAll(async () => {
-    server = await startThrowawayServer({ major, settings: { wal_level: 'logical' } });
+    server = await startThrowawayServer({ server: specFor(major), settings: { wal_level: 'logical' } });
     db = await createDatabase(server, 'slots');
   });
   afterAll(async () => {

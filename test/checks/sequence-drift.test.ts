@@ -10,6 +10,7 @@ import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/
 import type { CheckOptions, CheckResult, Finding, ParamValues } from '../../src/types.js';
 import { fixtureSql } from '../helpers/fixtures.js';
 import { createDatabase, dsnFor, sharedServers, sql, withClient, type SharedServer } from '../helpers/servers.js';
+import { matrixMajors, specFor } from '../helpers/matrix.js';
 
 type Server = Pick<SharedServer, 'host' | 'port'>;
 
@@ -238,11 +239,11 @@ describe.each(sharedServers())('sequence-drift on PostgreSQL $major', (server) =
 
 // A server whose shared lock table holds a few hundred locks: reading 600 serial tables in one
 // statement runs out of it; the check's savepoint batches do not.
-describe.each([10, 18])('sequence-drift under a small lock table, PostgreSQL %i', (major) => {
+describe.each(matrixMajors())('sequence-drift under a small lock table, PostgreSQL %i', (major) => {
   let server: ThrowawayServer;
   const DB = 'locks';
   beforeAll(async () => {
-    server = await startThrowawayServer({ major, settings: { max_locks_per_transaction: 10, max_connections: 20, max_wal_senders: 0 } });
+    server = await startThrowawayServer({ server: specFor(major), settings: { max_locks_per_transaction: 10, max_connections: 20, max_wal_senders: 0 } });
     const c = new pg.Client({ host: server.host, port: server.port, user: 'postgres', database: 'postgres' });
     await c.connect();
     await c.query(`CREATE DATABASE ${DB} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`);

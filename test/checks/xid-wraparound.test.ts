@@ -10,6 +10,7 @@ import { runCheck } from '../helpers/check.js';
 import { fixtureSql } from '../helpers/fixtures.js';
 import { dsnFor, sharedServers, sql, withClient } from '../helpers/servers.js';
 import { clientTools, runPasted } from '../helpers/shell.js';
+import { matrixMajors, specFor } from '../helpers/matrix.js';
 
 type Server = { host: string; port: number };
 
@@ -85,7 +86,7 @@ describe.each(sharedServers())('xid-wraparound on PostgreSQL $major, default thr
 
 // Each test ages a whole cluster, so each gets its own, with autovacuum off so that nothing but
 // the printed remediation freezes anything.
-describe.each([10, 18])('xid-wraparound on PostgreSQL %i, aged', (major) => {
+describe.each(matrixMajors())('xid-wraparound on PostgreSQL %i, aged', (major) => {
   let server: ThrowawayServer | undefined;
   afterEach(async () => {
     await server?.stop();
@@ -93,7 +94,7 @@ describe.each([10, 18])('xid-wraparound on PostgreSQL %i, aged', (major) => {
   });
 
   it('one table left unfrozen past a lowered threshold: warning (error above error_age) naming it; the printed VACUUM fixes it', async () => {
-    server = await startThrowawayServer({ major, settings: { autovacuum: 'off' } });
+    server = await startThrowawayServer({ server: specFor(major), settings: { autovacuum: 'off' } });
     await createDb(server, 'aged', fixtureSql('xid-wraparound/tables.sql'));
     await burnXids(server, 3000);
     // Everything else is frozen, as autovacuum would have done: only the one table stays old.
@@ -115,7 +116,7 @@ describe.each([10, 18])('xid-wraparound on PostgreSQL %i, aged', (major) => {
   });
 
   it.skipIf(!clientTools)('a prepared transaction, an idle transaction and a logical slot hold the horizon: named first, removed by the printed steps, then the VACUUMs pass', async () => {
-    server = await startThrowawayServer({ major, settings: { autovacuum: 'off', max_prepared_transactions: 5, wal_level: 'logical', max_replication_slots: 4 } });
+    server = await startThrowawayServer({ server: specFor(major), settings: { autovacuum: 'off', max_prepared_transactions: 5, wal_level: 'logical', max_replication_slots: 4 } });
     const s = server;
     await createDb(s, 'held', fixtureSql('xid-wraparound/tables.sql'));
     // The slot first: creating a logical slot waits for transactions that hold an xid.
