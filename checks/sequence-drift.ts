@@ -3,7 +3,8 @@ import { driftOf, isAscending, jsonInteger, type Drift } from '../src/sequences/
 import { catchUp, displayName, type FixSpec } from '../src/sequences/remediation.js';
 import { lockBudgetFor, synapseSequencesFor } from '../src/sequences/scope.js';
 import { readSequenceStates, type ColumnState, type SequenceState } from '../src/sequences/state.js';
-import type { Finding } from '../src/types.js';
+import { describeHolder, type LockHolder } from '../src/lock-holders.js';
+import type { Finding, Remediation } from '../src/types.js';
 
 const LIST_LIMIT = 10;
 
@@ -110,9 +111,24 @@ function unreadReason(c: ColumnState): string {
       return `${columnName(c)} (no SELECT privilege on it)`;
     case 'foreign-table':
       return `${columnName(c)} (a foreign table: its rows live on another server)`;
+    case 'locked':
+      return `${columnName(c)} (${c.unread.holders.length > 0 ? `locked ACCESS EXCLUSIVE by ${c.unread.holders.map(describeHolder).join('; ')}` : 'locked ACCESS EXCLUSIVE by a session this role cannot see'})`;
     default:
       return columnName(c);
   }
+}
+
+function lockedRemediation(holders: readonly LockHolder[]): Remediation {
+  const pids = [...new Set(holders.map((h) => h.pid).filter((p): p is number => p !== undefined))];
+  const list = pids.join(', ');
+  return {
+    kind: 'text',
+    title: 'Check again once the lock is gone',
+    text:
+      `Run pg-preflight again once ${pids.length === 1 ? `pid ${list} has` : `pids ${list} have`} committed or rolled back. ` +
+      `If ${pids.length === 1 ? 'it is' : 'they are'} stuck rather than busy (a migration or VACUUM FULL is busy), ` +
+      `SELECT pg_cancel_backend(pid) cancels the statement and pg_terminate_backend(pid) ends the session.`,
+  };
 }
 
 export default defineCheck({
@@ -187,11 +203,23 @@ locks they take never fill the server's shared lock table.`,
       const name = displayName(s.schema, s.name);
       const large = unread.filter((c) => c.unread!.code === 'large-unindexed').length;
       const hint = large === 0 ? '' : `; --thorough reads ${large > 1 ? 'the large ones' : 'the large one'} anyway`;
+      const locked = unread.flatMap((c) => (c.unread!.code === 'locked' ? c.unread!.holders : []));
       findings.push({
-        status: 'skipped',
+        // A lock is a moment (a migration, VACUUM FULL): worth a look before the start, unlike a
+        // table the role may never read.
+        status: unread.some((c) => c.unread!.code === 'locked') ? 'warning' : 'skipped',
         object: name,
         message: `${name}${d.behind ? ' was also' : ' was'} not compared with ${unread.map(unreadReason).join(', ')}${hint}`,
-        details: { sequence: name, notRead: unread.map((c) => ({ column: columnLabel(c), reason: c.unread!.code, ...(c.unread!.code === 'large-unindexed' ? { rowEstimate: c.unread!.rows } : {}) })) },
+        details: {
+          sequence: name,
+          notRead: unread.map((c) => ({
+            column: columnLabel(c),
+            reason: c.unread!.code,
+            ...(c.unread!.code === 'large-unindexed' ? { rowEstimate: c.unread!.rows } : {}),
+            ...(c.unread!.code === 'locked' ? { lockHolders: c.unread!.holders } : {}),
+          })),
+        },
+        ...(locked.length > 0 ? { remediation: [lockedRemediation(locked)] } : {}),
       });
     }
     if (unreadable.length > 0) {

@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { ConnectionOptions } from 'node:tls';
 import type { DatabaseTarget } from './config/target.js';
 import { diagnoseConnectionError, isConnectionLost, connectionLostError } from './connection-errors.js';
-import type { QueryFn } from './types.js';
+import type { QueryFn, QueryOptions } from './types.js';
 
 export interface SessionLimits {
   connectTimeoutMs: number;
@@ -20,11 +20,16 @@ export const DEFAULT_LIMITS: SessionLimits = {
 
 export interface Session {
   query: QueryFn;
+  /** server_version_num as the server announced it at login (ParameterStatus), before any query. */
+  serverVersionNum: number;
   /** Statements sent to the server so far (each is one round trip). */
   roundTrips(): number;
   /** Starts the read-only transaction; `firstSql` (no parameters) rides in the same round trip. */
   beginReadOnly<R extends Record<string, unknown>>(firstSql?: string): Promise<R[]>;
-  /** After a failed statement the transaction is aborted: start a fresh one. */
+  /**
+   * After a failed statement the transaction is aborted: back to the savepoint beginReadOnly set,
+   * which keeps the snapshot and the pinned settings and releases what the failed check locked.
+   */
   restartReadOnly(): Promise<void>;
   close(): Promise<void>;
 }
@@ -64,6 +69,33 @@ function isSslUnsupported(err: unknown): boolean {
   return err instanceof Error && /does not support SSL/i.test(err.message);
 }
 
+/**
+ * Settings a read-only inspector pins for its own session, whatever the server's defaults, given
+ * at login where every supported major knows them:
+ * - max_parallel_workers_per_gather=0: parallel workers come out of max_worker_processes, which
+ *   the application's own queries need more than a preflight does;
+ * - DateStyle/IntervalStyle: the formats node-postgres parses.
+ */
+const LOGIN_SETTINGS = ['max_parallel_workers_per_gather=0', 'DateStyle=ISO', 'IntervalStyle=postgres'];
+
+/**
+ * Settings that not every supported major has, so they are set inside the transaction (SET LOCAL)
+ * where the server has them, and last for all of it:
+ * - jit=off (PostgreSQL 11+): with LLVM JIT, as Debian's, PGDG's and most managed servers ship it,
+ *   a catalog query whose estimated cost passes jit_above_cost is compiled on every execution
+ *   (20-60 ms a statement, measured on Debian's 15), and compilation cannot be interrupted by
+ *   statement_timeout. Nothing a preflight runs is worth compiling.
+ */
+function transactionSettings(versionNum: number): string[] {
+  return versionNum >= 110000 ? ['SET LOCAL jit = off'] : [];
+}
+
+/** The savepoint every check starts from; see restartReadOnly. */
+const CHECK_SAVEPOINT = 'pg_preflight_check';
+
+/** What the client allows a message beyond what its statements may take on the server. */
+const MESSAGE_SLACK_MS = 5_000;
+
 export async function openSession(target: DatabaseTarget, limits: SessionLimits = DEFAULT_LIMITS): Promise<Session> {
   const c = target.connection;
   let lastError: unknown;
@@ -75,22 +107,30 @@ export async function openSession(target: DatabaseTarget, limits: SessionLimits 
       database: c.database,
       password: c.password,
       ssl,
-      options: c.options,
+      // The user's own options (search_path, say) first; ours after them, so that ours win.
+      options: [c.options, ...LOGIN_SETTINGS.map((x) => `-c ${x}`)].filter(Boolean).join(' '),
       application_name: 'pg-preflight',
       connectionTimeoutMillis: limits.connectTimeoutMs,
       statement_timeout: limits.statementTimeoutMs,
       lock_timeout: limits.lockTimeoutMs,
       // Nothing we do should sit idle in a transaction; if we hang, the server cleans up.
       idle_in_transaction_session_timeout: Math.max(limits.statementTimeoutMs * 2, 10_000),
-      // A server that stops answering mid-run: the client gives up a little after the server would.
-      query_timeout: limits.statementTimeoutMs + 5_000,
+      // A server that stops answering mid-run: the client gives up a little after the server would
+      // (per message: see wrapClient).
+      query_timeout: limits.statementTimeoutMs + MESSAGE_SLACK_MS,
       keepAlive: true,
     });
     // An error event without a listener would crash the process; queries report it instead.
     client.on('error', () => undefined);
+    let serverVersionNum = 0;
+    // The server announces its version at login; knowing it saves a round trip before BEGIN.
+    const connection = (client as unknown as { connection: { on(e: string, f: (m: { parameterName: string; parameterValue: string }) => void): void } }).connection;
+    connection.on('parameterStatus', (m) => {
+      if (m.parameterName === 'server_version') serverVersionNum = versionNumOf(m.parameterValue);
+    });
     try {
       await client.connect();
-      return wrapClient(client, target);
+      return wrapClient(client, target, serverVersionNum, limits);
     } catch (err) {
       lastError = err;
       await client.end().catch(() => undefined);
@@ -100,33 +140,62 @@ export async function openSession(target: DatabaseTarget, limits: SessionLimits 
   throw diagnoseConnectionError(lastError, target, limits);
 }
 
-function wrapClient(client: pg.Client, target: DatabaseTarget): Session {
+/** "15.18 (Debian 15.18-0+deb12u1)" → 150018; "10.23" → 100023; "18beta1" → 180000. */
+export function versionNumOf(text: string): number {
+  const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(text);
+  if (!m) return 0;
+  const major = Number(m[1]);
+  // Before 10 the version had three parts (9.6.24 → 90624).
+  return major >= 10 ? major * 10000 + Number(m[2] ?? 0) : major * 10000 + Number(m[2] ?? 0) * 100 + Number(m[3] ?? 0);
+}
+
+/**
+ * A statement that hit statement_timeout or lock_timeout, with what it was for, so that the
+ * check's failed result can say which read was too slow and which flag to raise.
+ */
+export interface QueryFailure extends Error {
+  code?: string;
+  purpose?: string;
+}
+
+function wrapClient(client: pg.Client, target: DatabaseTarget, serverVersionNum: number, limits: SessionLimits): Session {
   let count = 0;
-  const run = async <R>(sql: string, params?: unknown[]): Promise<R> => {
+  const run = async <R>(sql: string, params: unknown[] | undefined, opts: QueryOptions = {}): Promise<R> => {
     count++;
+    // Every statement of a message may take up to statement_timeout on the server: the client
+    // waits for all of them, so that only a server that stopped answering ends as a lost connection.
+    const statements = Math.max(1, opts.statements ?? 1);
+    const queryTimeout = statements * limits.statementTimeoutMs + MESSAGE_SLACK_MS;
     try {
-      return (await client.query(sql, params as unknown[])) as R;
+      return (await client.query({ text: sql, values: params, query_timeout: queryTimeout } as pg.QueryConfig)) as R;
     } catch (err) {
       if (isConnectionLost(err)) throw connectionLostError(err, target);
+      if (opts.purpose && err instanceof Error) (err as QueryFailure).purpose = opts.purpose;
       throw err;
     }
   };
   // Text of several statements (no params) is one round trip; their rows come back concatenated.
-  const query: QueryFn = async <R extends Record<string, unknown>>(sql: string, params?: unknown[]) => {
-    const result = await run<pg.QueryResult<R> | pg.QueryResult<R>[]>(sql, params);
+  const query: QueryFn = async <R extends Record<string, unknown>>(sql: string, params?: unknown[], opts?: QueryOptions) => {
+    const result = await run<pg.QueryResult<R> | pg.QueryResult<R>[]>(sql, params, opts);
     return Array.isArray(result) ? result.flatMap((r) => r.rows) : result.rows;
   };
   return {
     query,
+    serverVersionNum,
     roundTrips: () => count,
     async beginReadOnly<R extends Record<string, unknown>>(firstSql?: string) {
       // REPEATABLE READ: every check sees the same snapshot. READ ONLY: the server refuses writes,
       // including nextval() and temp tables, whatever a check (or a plugin) tries.
-      const begin = 'BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY';
-      return query<R>(firstSql ? `${begin}; ${firstSql}` : begin);
+      const statements = [
+        'BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY',
+        ...transactionSettings(serverVersionNum),
+        ...(firstSql ? [firstSql] : []),
+        `SAVEPOINT ${CHECK_SAVEPOINT}`,
+      ];
+      return query<R>(statements.join(';\n'), undefined, { statements: firstSql ? 1 : 0 });
     },
     async restartReadOnly() {
-      await run('ROLLBACK; BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      await run(`ROLLBACK TO SAVEPOINT ${CHECK_SAVEPOINT}`, undefined);
     },
     async close() {
       await client.end().catch(() => undefined);

@@ -1,5 +1,6 @@
 import type { DatabaseTarget } from './config/target.js';
-import { DEFAULT_LIMITS, openSession, type Session, type SessionLimits } from './connection.js';
+import { DEFAULT_LIMITS, openSession, type QueryFailure, type Session, type SessionLimits } from './connection.js';
+import { accessExclusiveHolders, describeLock, type LockHolder } from './lock-holders.js';
 import { PreflightError } from './errors.js';
 import { gatherFacts } from './facts.js';
 import { STATUSES, worstStatus, type Check, type CheckOptions, type CheckResult, type Finding, type ParamValues, type ServerFacts, type Status } from './types.js';
@@ -88,13 +89,24 @@ function headline(status: Status, leading: Finding[]): string {
   return `${leading[0]!.message} (and ${leading.length - 1} more)`;
 }
 
-function failedResult(check: Check, database: string, err: unknown, durationMs: number): CheckResult {
-  const pgErr = err as { code?: string; message?: string };
-  const timedOut = pgErr.code === '57014' || pgErr.code === '55P03';
-  const message = timedOut
-    ? `the check's query hit the ${pgErr.code === '57014' ? 'statement' : 'lock'} timeout: ${pgErr.message}; raise --statement-timeout or --lock-timeout, or run it when the server is less busy`
-    : `the check could not run: ${pgErr.message ?? String(err)}`;
-  return summarize(check, database, [{ status: 'failed', message, details: pgErr.code ? { sqlstate: pgErr.code } : undefined }], durationMs);
+/** What a check that threw turns into; a timeout is the check's result, never a lost connection. */
+function failedResult(check: Check, database: string, err: unknown, durationMs: number, limits: SessionLimits, holders: LockHolder[]): CheckResult {
+  const pgErr = err as QueryFailure;
+  const what = pgErr.purpose ? `${pgErr.purpose}: ` : '';
+  let message: string;
+  const details: Record<string, unknown> = pgErr.code ? { sqlstate: pgErr.code } : {};
+  if (pgErr.code === '57014') {
+    message = `${what}a statement ran past the statement timeout (${limits.statementTimeoutMs / 1000} s) and the server cancelled it; raise --statement-timeout, or run it when the server is less busy`;
+  } else if (pgErr.code === '55P03') {
+    const byRelation = new Map<string, LockHolder[]>();
+    for (const h of holders) byRelation.set(h.relation, [...(byRelation.get(h.relation) ?? []), h]);
+    const who = [...byRelation].map(([relation, hs]) => describeLock(relation, hs)).join('; ');
+    message = `${what}a table stayed locked past the lock timeout (${limits.lockTimeoutMs / 1000} s)${who ? `: ${who}` : ''}; run it again once that session is done, or raise --lock-timeout`;
+    if (holders.length > 0) details.lockHolders = holders;
+  } else {
+    message = `the check could not run: ${pgErr.message ?? String(err)}`;
+  }
+  return summarize(check, database, [{ status: 'failed', message, details: Object.keys(details).length > 0 ? details : undefined }], durationMs);
 }
 
 async function runTarget(
@@ -123,9 +135,10 @@ async function runTarget(
         report.results.push(summarize(check, target.label, findings, performance.now() - c0));
       } catch (err) {
         if (err instanceof PreflightError) throw err;
-        report.results.push(failedResult(check, target.label, err, performance.now() - c0));
-        // A failed statement aborts the transaction; the next check needs a fresh one.
+        // A failed statement aborts the transaction; the next check starts from the savepoint.
         await session.restartReadOnly();
+        const holders = (err as QueryFailure).code === '55P03' ? await accessExclusiveHolders(session.query) : [];
+        report.results.push(failedResult(check, target.label, err, performance.now() - c0, limits, holders));
       }
     }
   } catch (err) {

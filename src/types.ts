@@ -63,8 +63,18 @@ export interface Setting {
   bootVal: string | null;
 }
 
+export interface QueryOptions {
+  /**
+   * How many statements the text holds that may each take up to statement_timeout (a
+   * multi-statement message); the client waits for all of them. Default 1.
+   */
+  statements?: number;
+  /** What the statement reads, for the failed result when it hits a timeout ("the tables' maxima"). */
+  purpose?: string;
+}
+
 export interface QueryFn {
-  <R extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+  <R extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[], options?: QueryOptions): Promise<R[]>;
 }
 
 /** Run-wide options, the same for every check. */

@@ -7,7 +7,7 @@
 // (PostgreSQL docs, "Explicit Locking"), and a rollback to savepoint keeps the REPEATABLE READ
 // snapshot. So the reads go out as one multi-statement message: statements of up to
 // `perStatement` UNION ALL arms, a ROLLBACK TO SAVEPOINT whenever the locks taken reach the
-// budget. One round trip, however many batches.
+// budget. A few round trips, however many batches: see savepointMessages.
 import type { ServerFacts } from '../types.js';
 
 export interface Arm {
@@ -17,40 +17,72 @@ export interface Arm {
   weight: number;
 }
 
-const SAVEPOINT = 'pg_preflight_sequences';
+export const SAVEPOINT = 'pg_preflight_sequences';
 
 /** UNION ALL grows the parser's recursion with every arm; a few hundred stay far from max_stack_depth. */
 const ARMS_PER_STATEMENT = 100;
 
 /**
- * Settings for the reads, given with SET LOCAL right after the savepoint; a rollback to the
- * savepoint undoes them (as it undoes any setting changed after it), so they are given again
- * after each one, and nothing leaks into the checks that run next in the same transaction.
+ * Statements one message may hold. Each may take up to statement_timeout on the server, and the
+ * client waits for the sum (connection.ts): 20 keeps that wait bounded (under two minutes at the
+ * default 5 s) while 10,000 sequences still go in five round trips.
  */
-export type ReadSettings = Record<string, string>;
+const STATEMENTS_PER_MESSAGE = 20;
 
-export function savepointBatches(arms: readonly Arm[], lockBudget: number, settings: ReadSettings = {}, perStatement = ARMS_PER_STATEMENT): string {
-  const set = Object.entries(settings).map(([name, value]) => `SET LOCAL ${name} = ${value}`);
-  const out = [`SAVEPOINT ${SAVEPOINT}`, ...set];
-  let statement: string[] = [];
+export interface Message<A extends Arm = Arm> {
+  sql: string;
+  /** Statements that read relations, for the client's wait (QueryOptions.statements). */
+  statements: number;
+  /** The arms it holds, in order. */
+  arms: readonly A[];
+}
+
+/**
+ * The arms as messages. Each message opens the savepoint, sends statements of up to
+ * `perStatement` UNION ALL arms, rolls back to the savepoint whenever the locks taken reach the
+ * budget, and holds at most `perMessage` reading statements.
+ */
+export function savepointMessages<A extends Arm>(arms: readonly A[], lockBudget: number, perStatement = ARMS_PER_STATEMENT, perMessage = STATEMENTS_PER_MESSAGE): Message<A>[] {
+  const messages: Message<A>[] = [];
+  let out: string[] = [];
+  let inMessage: A[] = [];
+  let statement: A[] = [];
+  let statements = 0;
   let held = 0;
-  const flush = () => {
-    if (statement.length > 0) out.push(statement.join('\nUNION ALL '));
+  const flushStatement = () => {
+    if (statement.length === 0) return;
+    out.push(statement.map((a) => a.sql).join('\nUNION ALL '));
+    inMessage.push(...statement);
+    statements++;
     statement = [];
+  };
+  const flushMessage = () => {
+    flushStatement();
+    if (statements === 0) return;
+    messages.push({ sql: [`SAVEPOINT ${SAVEPOINT}`, ...out, `ROLLBACK TO SAVEPOINT ${SAVEPOINT}`, `RELEASE SAVEPOINT ${SAVEPOINT}`].join(';\n'), statements, arms: inMessage });
+    out = [];
+    inMessage = [];
+    statements = 0;
+    held = 0;
   };
   for (const arm of arms) {
     if (held > 0 && held + arm.weight > lockBudget) {
-      flush();
-      out.push(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`, ...set);
-      held = 0;
+      flushStatement();
+      if (statements >= perMessage) flushMessage();
+      else {
+        out.push(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+        held = 0;
+      }
     }
-    statement.push(arm.sql);
+    statement.push(arm);
     held += arm.weight;
-    if (statement.length >= perStatement) flush();
+    if (statement.length >= perStatement) {
+      flushStatement();
+      if (statements >= perMessage) flushMessage();
+    }
   }
-  flush();
-  out.push(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`, `RELEASE SAVEPOINT ${SAVEPOINT}`);
-  return out.join(';\n');
+  flushMessage();
+  return messages;
 }
 
 function setting(facts: ServerFacts, name: string, fallback: number): number {

@@ -9,7 +9,15 @@
 //   name unqualified and resolved through search_path as Synapse resolves it; pairs whose
 //   sequence, table or column this schema lacks drop out here (older or newer Synapse);
 // - $5 (boolean): every sequence a column owns: serial and OWNED BY (pg_depend deptype 'a') and
-//   identity columns (deptype 'i').
+//   identity columns (deptype 'i');
+// - $6 (boolean): whether the table extremes will be read, so whether to tell empty tables apart.
+// Two things per row spare the reads that follow:
+// - `empty`: pg_relation_size is 0, so the table has no page and no row, and its maximum need not
+//   be planned or read (exact, unlike reltuples; it takes and releases ACCESS SHARE at once, so it
+//   costs no lock table slot). Most tables of a large schema are empty.
+// - `table_locked`/`seq_locked`: another session holds or waits for ACCESS EXCLUSIVE on the table,
+//   one of its indexes or children, or the sequence; reading it would wait out lock_timeout, so it
+//   is reported with its holder instead, and pg_relation_size is not called on it.
 export const SEQUENCE_CATALOG_SQL = `
 WITH wanted AS (
   SELECT w.seq_name, w.tbl_name, w.col_name, w.agg,
@@ -25,11 +33,16 @@ WITH wanted AS (
    WHERE $5::boolean
      AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
      AND d.deptype IN ('a', 'i') AND d.refobjsubid > 0
+), excl AS (
+  SELECT DISTINCT l.relation FROM pg_locks l
+   WHERE l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock'
+     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+     AND l.pid IS DISTINCT FROM pg_backend_pid()
 ), schemas AS (
   SELECT oid, nspname, has_schema_privilege(oid, 'USAGE') AS usage FROM pg_namespace
 ), indexes AS (
   -- A maximum is read through an index when a valid, non-partial btree index starts with the column.
-  SELECT i.indrelid, count(*) AS n,
+  SELECT i.indrelid, count(*) AS n, array_agg(i.indexrelid) AS oids,
          array_agg(i.indkey[0]) FILTER (WHERE ic.relam = (SELECT oid FROM pg_am WHERE amname = 'btree')
                                           AND i.indpred IS NULL AND i.indisvalid) AS leads
     FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -56,7 +69,10 @@ SELECT p.seq::oid::bigint AS seq_oid, sn.nspname AS seq_schema, s.relname AS seq
           + CASE WHEN t.relhassubclass
                  THEN (SELECT coalesce(sum(1 + coalesce(ci.n, 0)), 0)
                          FROM pg_inherits i LEFT JOIN indexes ci ON ci.indrelid = i.inhrelid WHERE i.inhparent = t.oid)
-                 ELSE 0 END)::int AS lock_weight
+                 ELSE 0 END)::int AS lock_weight,
+       x.table_locked, EXISTS (SELECT 1 FROM excl e WHERE e.relation = s.oid) AS seq_locked,
+       CASE WHEN $6::boolean AND t.relkind = 'r' AND NOT t.relhassubclass AND NOT x.table_locked
+            THEN pg_relation_size(t.oid) = 0 END AS empty
   FROM pairs p
   JOIN pg_class s ON s.oid = p.seq AND s.relkind = 'S' AND s.relpersistence <> 't'
   JOIN schemas sn ON sn.oid = s.relnamespace
@@ -65,4 +81,9 @@ SELECT p.seq::oid::bigint AS seq_oid, sn.nspname AS seq_schema, s.relname AS seq
   JOIN schemas tn ON tn.oid = t.relnamespace
   JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = p.attnum
   LEFT JOIN indexes ix ON ix.indrelid = t.oid
+  CROSS JOIN LATERAL (
+    SELECT EXISTS (SELECT 1 FROM excl e
+                    WHERE e.relation = t.oid OR e.relation = ANY (ix.oids)
+                       OR e.relation IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = t.oid)) AS table_locked
+  ) x
 `;

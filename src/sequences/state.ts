@@ -1,14 +1,16 @@
 // Reads the state of many sequences and the extremes of the table columns they feed, in a fixed
 // number of round trips whatever their number:
 //  1. the catalog query (catalog-query.ts): which sequences, which columns, indexes, estimates;
-//  2. one multi-statement message (batches.ts): every sequence's value and every column's
-//     MAX/MIN, read through an index where the column leads a btree index;
-//  3. on PostgreSQL 10-17 only, when pg_sequence_last_value was used and some sequence has not
+//  2. multi-statement messages (batches.ts): every sequence's value and every non-empty column's
+//     MAX/MIN (one message per 2,000 sequences);
+//  3. only when another session holds ACCESS EXCLUSIVE on something to read: who it is;
+//  4. on PostgreSQL 10-17 only, when pg_sequence_last_value was used and some sequence has not
 //     handed out a value yet: those sequences read directly (see valueReadFor).
 import { quoteIdent, quoteLiteral, quoteQualified } from '../quote.js';
 import { NUMERIC_LOCALPART_RANGE, SYNAPSE_SEQUENCES, type ColumnAggregate, type SynapseSequence } from '../synapse/sequences.js';
 import type { QueryFn, ServerFacts } from '../types.js';
-import { savepointBatches, type Arm } from './batches.js';
+import { accessExclusiveHolders, describeLock, type LockHolder } from '../lock-holders.js';
+import { SAVEPOINT, savepointMessages, type Arm, type Message } from './batches.js';
 import { SEQUENCE_CATALOG_SQL } from './catalog-query.js';
 
 /** `min` is a descending sequence's own column: it counts down, so the smallest value matters. */
@@ -18,7 +20,9 @@ export type UnreadReason =
   | { code: 'large-unindexed'; rows: number }
   | { code: 'no-privilege' }
   | { code: 'foreign-table' }
-  | { code: 'not-requested' };
+  | { code: 'not-requested' }
+  /** Another session holds (or waits for) ACCESS EXCLUSIVE on the table: reading it would wait. */
+  | { code: 'locked'; holders: LockHolder[] };
 
 export interface ColumnState {
   tableOid: number;
@@ -52,8 +56,10 @@ export interface SequenceState {
   owned: boolean;
   identity: boolean;
   columns: ColumnState[];
-  /** Why its value could not be read (privileges); the other fields below are then unset. */
+  /** Why its value could not be read (privileges, a lock); the other fields below are then unset. */
   unreadable?: string;
+  /** Another session holds ACCESS EXCLUSIVE on the sequence itself (until `unreadable` says by whom). */
+  locked?: boolean;
   lastValue?: bigint;
   isCalled?: boolean;
 }
@@ -93,6 +99,10 @@ interface CatalogRow extends Record<string, unknown> {
   row_estimate: number;
   indexed: boolean;
   lock_weight: number;
+  table_locked: boolean;
+  seq_locked: boolean;
+  /** pg_relation_size = 0; null where not asked (partitioned, inherited, locked, no extremes). */
+  empty: boolean | null;
 }
 
 interface ValueRow extends Record<string, unknown> {
@@ -139,6 +149,7 @@ function assemble(rows: CatalogRow[], req: ReadRequest): SequenceState[] {
         columns: [],
       };
       if (!r.seq_select) s.unreadable = 'the role has no SELECT privilege on it, or no USAGE on its schema';
+      else if (r.seq_locked) s.locked = true;
       byOid.set(oid, s);
     }
     if (r.synapse) s.synapse = BY_NAME.get(r.synapse);
@@ -171,6 +182,8 @@ function assemble(rows: CatalogRow[], req: ReadRequest): SequenceState[] {
     else if (!r.table_select) column.unread = { code: 'no-privilege' };
     // A range of numeric user names is read through the index, but all of it: Synapse skips this
     // one as too expensive, and so do we on a large users table unless asked.
+    else if (r.table_locked) column.unread = { code: 'locked', holders: [] };
+    else if (r.empty) column.bound = null;
     else if (large && !req.thorough && (!r.indexed || aggregate === 'numeric-localpart')) column.unread = { code: 'large-unindexed', rows: column.rowEstimate };
     s.columns.push(column);
   }
@@ -214,15 +227,6 @@ function boundOf(c: ColumnState, raw: string | null): bigint | null {
   return value;
 }
 
-/**
- * Maxima through the index even where the planner would rather read a one-page table whole: per
- * table the index probe is the cheaper of the two, by far on PostgreSQL 18, whose sequential
- * scans go through asynchronous I/O (measured at 10,000 small tables: 2.3-3.0 s of server CPU
- * with this, 3.4 s and 1.2 s more waiting without it). A column without an index still gets its
- * sequential scan: the setting only makes it the last resort.
- */
-const INDEX_READS = { enable_seqscan: 'off' };
-
 type ValueRead = 'sequence-data' | 'last-value-function' | 'direct';
 
 /**
@@ -251,42 +255,103 @@ function valueColumns(how: ValueRead, s: SequenceState): { select: string; from:
   }
 }
 
+/** Names each locked column's (or sequence's) holders; one query, only when something is locked. */
+async function nameLockHolders(query: QueryFn, states: SequenceState[]): Promise<void> {
+  const lockedColumns = states.flatMap((s) => s.columns.filter((c) => c.unread?.code === 'locked'));
+  const lockedSequences = states.filter((s) => s.locked && !s.unreadable);
+  if (lockedColumns.length === 0 && lockedSequences.length === 0) return;
+  const holders = await accessExclusiveHolders(query);
+  for (const c of lockedColumns) {
+    (c.unread as { holders: LockHolder[] }).holders = holders.filter((h) => h.tableOid === c.tableOid);
+  }
+  for (const s of lockedSequences) {
+    const own = holders.filter((h) => h.relationOid === s.oid);
+    s.unreadable = describeLock(quoteQualified(s.schema, s.name), own);
+  }
+}
+
+/** Marks the columns of tables that `holders` lock, so that the next attempt leaves them out. */
+function markLocked(states: readonly SequenceState[], holders: readonly LockHolder[]): number {
+  let marked = 0;
+  for (const s of states) {
+    for (const c of s.columns) {
+      if (c.unread || c.bound !== undefined) continue;
+      const own = holders.filter((h) => h.tableOid === c.tableOid);
+      if (own.length > 0) {
+        c.unread = { code: 'locked', holders: own };
+        marked++;
+      }
+    }
+    const own = holders.filter((h) => h.relationOid === s.oid);
+    if (own.length > 0 && !s.unreadable) {
+      s.unreadable = describeLock(quoteQualified(s.schema, s.name), own);
+      marked++;
+    }
+  }
+  return marked;
+}
+
+/** A lock taken between the catalog query and the reads: at most this many fresh attempts. */
+const LOCK_RETRIES = 3;
+
+interface SequenceArm extends Arm {
+  /** Index into the readable sequences. */
+  at: number;
+}
+
 export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req: ReadRequest): Promise<SequenceState[]> {
   const triples = req.catalogue.flatMap((s) => s.columns.map((c) => [s.sequence, c.table, c.column, c.aggregate] as const));
-  const rows = await query<CatalogRow>(SEQUENCE_CATALOG_SQL, [
-    triples.map((t) => t[0]),
-    triples.map((t) => t[1]),
-    triples.map((t) => t[2]),
-    triples.map((t) => t[3]),
-    req.owned,
-  ]);
+  const rows = await query<CatalogRow>(
+    SEQUENCE_CATALOG_SQL,
+    [triples.map((t) => t[0]), triples.map((t) => t[1]), triples.map((t) => t[2]), triples.map((t) => t[3]), req.owned, req.extremes],
+    { purpose: 'reading the catalog of sequences and their tables' },
+  );
   const states = assemble(rows, req);
+  await nameLockHolders(query, states);
   const readable = states.filter((s) => !s.unreadable);
   if (readable.length === 0) return states;
 
   const how = valueReadFor(facts, readable.length, req.lockBudget);
-  const arms: Arm[] = readable.map((s, i) => {
+  const armFor = (s: SequenceState, at: number): SequenceArm => {
     const { select, from } = valueColumns(how, s);
-    const read = s.columns.filter((c) => !c.unread);
-    const extremes = s.columns.map((c) => (c.unread ? 'NULL' : `${extremeSql(c)}::text`));
+    const read = s.columns.filter((c) => !c.unread && c.bound === undefined);
+    const extremes = s.columns.map((c) => (c.unread || c.bound !== undefined ? 'NULL' : `${extremeSql(c)}::text`));
     return {
-      sql: `SELECT ${i} AS i, ${select}, ARRAY[${extremes.join(', ')}]::text[] AS m${from}`,
+      at,
+      sql: `SELECT ${at} AS i, ${select}, ARRAY[${extremes.join(', ')}]::text[] AS m${from}`,
       weight: 1 + read.reduce((sum, c) => sum + c.lockWeight, 0),
     };
-  });
+  };
   // Locks pg_sequence_last_value keeps to the end are not the batches' to spend.
   const budget = how === 'last-value-function' ? req.lockBudget - readable.length : req.lockBudget;
-  const values = await query<ValueRow>(savepointBatches(arms, budget, INDEX_READS));
   const pending: number[] = [];
-  for (const row of values) {
-    const s = readable[row.i]!;
-    s.columns.forEach((c, k) => {
-      if (!c.unread) c.bound = boundOf(c, row.m?.[k] ?? null);
-    });
-    if (row.l !== null) {
-      s.lastValue = BigInt(row.l);
-      s.isCalled = row.c ?? true;
-    } else pending.push(row.i);
+  for (const message of savepointMessages(readable.map(armFor), budget)) {
+    let values: ValueRow[] | undefined;
+    let attempt: Message<SequenceArm> | undefined = message;
+    for (let tries = 0; values === undefined && attempt; tries++) {
+      const n = attempt.arms.length;
+      try {
+        values = await query<ValueRow>(attempt.sql, undefined, { statements: attempt.statements, purpose: `reading ${n} sequence${n === 1 ? '' : 's'} and the largest ids of their tables` });
+      } catch (err) {
+        if ((err as { code?: string }).code !== '55P03' || tries >= LOCK_RETRIES) throw err;
+        // Locked since the catalog query: leave those tables out and read the rest again.
+        await query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}`);
+        const inMessage = message.arms.map((a) => readable[a.at]!);
+        if (markLocked(inMessage, await accessExclusiveHolders(query)) === 0) throw err;
+        const again = inMessage.filter((x) => !x.unreadable).map((x) => armFor(x, readable.indexOf(x)));
+        attempt = savepointMessages(again, budget, undefined, Number.MAX_SAFE_INTEGER)[0];
+      }
+    }
+    for (const row of values ?? []) {
+      const s = readable[row.i]!;
+      s.columns.forEach((c, k) => {
+        if (!c.unread && c.bound === undefined) c.bound = boundOf(c, row.m?.[k] ?? null);
+      });
+      if (row.l !== null) {
+        s.lastValue = BigInt(row.l);
+        s.isCalled = row.c ?? true;
+      } else pending.push(row.i);
+    }
   }
 
   if (pending.length > 0) {
@@ -294,10 +359,12 @@ export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req
       const s = readable[i]!;
       return { sql: `SELECT ${i} AS i, last_value::text AS l, is_called AS c FROM ${quoteQualified(s.schema, s.name)}`, weight: 1 };
     });
-    for (const row of await query<ValueRow>(savepointBatches(direct, req.lockBudget))) {
-      const s = readable[row.i]!;
-      s.lastValue = BigInt(row.l!);
-      s.isCalled = row.c!;
+    for (const message of savepointMessages(direct, req.lockBudget)) {
+      for (const row of await query<ValueRow>(message.sql, undefined, { statements: message.statements, purpose: `reading ${message.arms.length} sequences` })) {
+        const s = readable[row.i]!;
+        s.lastValue = BigInt(row.l!);
+        s.isCalled = row.c!;
+      }
     }
   }
   return states;
