@@ -9,7 +9,7 @@ import type { Finding, Remediation } from '../src/types.js';
 const LIST_LIMIT = 10;
 
 function columnName(c: ColumnState): string {
-  return `${displayName(c.schema, c.table)}.${c.column}`;
+  return displayName(c.schema, c.table, c.column);
 }
 
 function columnLabel(c: ColumnState): string {

@@ -162,9 +162,10 @@ function wrapClient(client: pg.Client, target: DatabaseTarget, serverVersionNum:
   let count = 0;
   const run = async <R>(sql: string, params: unknown[] | undefined, opts: QueryOptions = {}): Promise<R> => {
     count++;
-    // Every statement of a message may take up to statement_timeout on the server: the client
-    // waits for all of them, so that only a server that stopped answering ends as a lost connection.
-    const statements = Math.max(1, opts.statements ?? 1);
+    // From PostgreSQL 13 every statement of a message may take up to statement_timeout on the
+    // server (before, the timeout covered the whole message): the client waits for all of them,
+    // so that only a server that stopped answering ends as a lost connection.
+    const statements = serverVersionNum >= 130000 ? Math.max(1, opts.statements ?? 1) : 1;
     const queryTimeout = statements * limits.statementTimeoutMs + MESSAGE_SLACK_MS;
     try {
       return (await client.query({ text: sql, values: params, query_timeout: queryTimeout } as pg.QueryConfig)) as R;

@@ -23,9 +23,10 @@ export const SAVEPOINT = 'pg_preflight_sequences';
 const ARMS_PER_STATEMENT = 100;
 
 /**
- * Statements one message may hold. Each may take up to statement_timeout on the server, and the
- * client waits for the sum (connection.ts): 20 keeps that wait bounded (under two minutes at the
- * default 5 s) while 10,000 sequences still go in five round trips.
+ * Statements one message may hold. From PostgreSQL 13 each may take up to statement_timeout and
+ * the client waits for the sum (connection.ts); before 13 the server's timeout covers the whole
+ * message. 20 keeps both bounded (under two minutes at the default 5 s, and a few hundred
+ * milliseconds of work per message) while 10,000 sequences still go in five round trips.
  */
 const STATEMENTS_PER_MESSAGE = 20;
 

@@ -20,9 +20,9 @@ export interface FixSpec extends SetvalStatement {
 const PLAIN = /^[a-z_][a-z0-9_$]*$/;
 
 /** schema.name for messages: a part is quoted only when it would not read back as itself. */
-export function displayName(schema: string, name: string): string {
+export function displayName(schema: string, name: string, ...more: string[]): string {
   const part = (p: string) => (PLAIN.test(p) ? p : quoteIdent(p));
-  return `${part(schema)}.${part(name)}`;
+  return [schema, name, ...more].map(part).join('.');
 }
 
 /** A column's value in the form the sequence must reach, as a scalar subquery. */
