@@ -139,7 +139,10 @@ describe('connection strings and the libpq environment', () => {
     });
     expect(parseConnectionString('postgres:///synapse?host=/var/run/postgresql')).toEqual({ dbname: 'synapse', host: '/var/run/postgresql' });
     expect(parseConnectionString('postgresql://%2Ftmp:5433/db')).toMatchObject({ host: '/tmp', port: '5433' });
-    expect(parseConnectionString('postgresql://a:1,b:2/db')).toMatchObject({ host: 'a', port: '1' });
+    // A host list stays a list, as libpq keeps it: hosts and ports side by side.
+    expect(parseConnectionString('postgresql://a:1,b:2/db')).toMatchObject({ host: 'a,b', port: '1,2' });
+    expect(parseConnectionString('postgresql://a:1,[::1],b/db')).toMatchObject({ host: 'a,::1,b', port: '1,,' });
+    expect(parseConnectionString('postgresql://a,b/db')).toMatchObject({ host: 'a,b', port: ',' });
   });
 
   it("parses libpq key=value strings with quotes and psycopg2's database alias", () => {
@@ -149,7 +152,7 @@ describe('connection strings and the libpq environment', () => {
   });
 
   it('rejects malformed strings without echoing them', () => {
-    for (const bad of ['mysql://u:topsecret@h/db', 'postgresql://u:topsecret@h:notaport/db', "password='topsecret"]) {
+    for (const bad of ['mysql://u:topsecret@h/db', 'postgresql://u:topsecret@[::1/db', "password='topsecret"]) {
       const err = expectUsageError(() => parseConnectionString(bad), 'dsn-invalid', /--dsn/);
       expect(err.message).not.toContain('topsecret');
     }
