@@ -122,7 +122,7 @@ function poolSize(argsWhere: string, file: string, args: Record<string, unknown>
   if (Object.hasOwn(args, 'cp_min') && pyNumber(cpMin)! > sizing.max) {
     notes.push(`${argsWhere}.cp_min ${pyStr(cpMin)} is above cp_max ${sizing.max}: Twisted lowers it to ${sizing.max} (min(cp_min, cp_max)) and Synapse starts`);
   }
-  return sizing;
+  return { min: sizing.min, max: sizing.max };
 }
 
 /** Twisted's own pool keys; Synapse passes cp_reactor and cp_openfun itself. Any other cp_* key reaches libpq. */
