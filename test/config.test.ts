@@ -370,3 +370,11 @@ describe("libpq's rules for sslmode, target_session_attrs, port and host, from e
     expect(hosts.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('sections Synapse tests for truth', () => {
+  it('an empty "databases: {}" next to "database:" is ignored, as Synapse ignores it', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pgpf-hs-')), 'homeserver.yaml');
+    writeFileSync(file, 'databases: {}\ndatabase:\n  name: psycopg2\n  args: { dbname: only }\n');
+    expect(resolveTargets({ configPaths: [file], env: noEnv }).targets.map((t) => t.connection.database)).toEqual(['only']);
+  });
+});

@@ -248,7 +248,9 @@ function readEntry(label: string, sectionName: string, raw: unknown, cfg: Homese
 
 /** The databases Synapse would open, each with its label (`master` for a single `database:`). */
 export function synapseDatabases(cfg: HomeserverConfig): SynapseDatabaseEntry[] {
-  const { database, databases } = cfg.merged;
+  // Synapse tests both sections for truth: an empty `databases: {}` (or `database:`) is as if absent.
+  const database = pyTruthy(cfg.merged.database) ? cfg.merged.database : undefined;
+  const databases = pyTruthy(cfg.merged.databases) ? cfg.merged.databases : undefined;
   const where = cfg.files.join(', ');
   if (database !== undefined && databases !== undefined) {
     throw usageError('config-database', `${where} sets both "database" and "databases"; Synapse refuses that, keep one of them`);
