@@ -242,7 +242,7 @@ describe('values as Synapse sees them (PyYAML, Python, Twisted, psycopg2)', () =
     expect(t.synapse).toMatchObject({ allowUnsafeLocale: true, cpReconnect: false });
     expect(t.synapse!.notes).toEqual([
       'database.allow_unsafe_locale is \'no\' (a str), which Synapse reads as true, as Python\'s truth test does',
-      'database.args.cp_reconnect is 0 (a int), which Synapse reads as false, as Python\'s truth test does',
+      'database.args.cp_reconnect is 0 (an int), which Synapse reads as false, as Python\'s truth test does',
     ]);
     const empty = fromConfig(psycopg2('cp_reconnect: ""')).targets[0]!;
     expect(empty.synapse).toMatchObject({ cpReconnect: false });
@@ -290,12 +290,12 @@ describe('values as Synapse sees them (PyYAML, Python, Twisted, psycopg2)', () =
     ['cp_min: "5"\ncp_max: "10"', /cp_min is '5' \(a str\).*TypeError: '>=' not supported between instances of 'str' and 'int'/],
     ['cp_min:', /cp_min is None \(a NoneType\).*'<' not supported between instances of 'int' and 'NoneType'/],
     ['cp_min: [1]', /cp_min is \[1\] \(a list\)/],
-    ['cp_min: -1', /cp_min is -1 \(a int\).*AssertionError: minimum is negative/],
-    ['cp_max: -1', /cp_max is -1 \(a int\).*AssertionError: minimum is negative/],
+    ['cp_min: -1', /cp_min is -1 \(an int\).*AssertionError: minimum is negative/],
+    ['cp_max: -1', /cp_max is -1 \(an int\).*AssertionError: minimum is negative/],
     ['cp_min: 2.5', /cp_min is 2\.5 \(a float\).*'float' object cannot be interpreted as an integer/],
     ['cp_min: 5.0\ncp_max: 10', /cp_min is 5\.0 \(a float\)/],
     ['cp_max: 10.5', /cp_max is 10\.5 \(a float\).*up to 11/],
-    ['cp_max: 0', /cp_max is 0 \(a int\).*wait forever/],
+    ['cp_max: 0', /cp_max is 0 \(an int\).*wait forever/],
     ['cp_max: no', /cp_max is False \(a bool\).*wait forever/],
     ['cp_openfun: x', /cp_openfun.*got multiple values for keyword argument 'cp_openfun'/],
     ['cp_timeout: 5', /cp_timeout.*invalid connection option "cp_timeout"/],

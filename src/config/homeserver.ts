@@ -87,7 +87,8 @@ function isMapping(v: unknown): v is Record<string, unknown> {
 
 /** A value as the user wrote it and as Python sees it, for messages: `"5" (a str)`. */
 function shown(v: unknown): string {
-  return `${pyRepr(v)} (a ${pyTypeName(v)})`;
+  const type = pyTypeName(v);
+  return `${pyRepr(v)} (${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type})`;
 }
 
 /**
@@ -107,7 +108,9 @@ function poolSize(argsWhere: string, file: string, args: Record<string, unknown>
   const sizing = twistedPoolSize(args);
   if (!sizing.ok) {
     const v = Object.hasOwn(args, sizing.key) ? args[sizing.key] : undefined;
-    throw usageError('config-value', `${argsWhere}.${sizing.key} is ${v === undefined ? 'unset' : shown(v)} in ${file}: Synapse would not start (${sizing.error}, from Twisted's connection pool); write a whole number of connections, without quotes`);
+    // The TypeError/AssertionError of __init__ stop Synapse; range()'s comes later, in the pool's start().
+    const effect = sizing.error.includes("'float'") ? "Twisted's pool cannot start its threads" : 'Synapse would not start';
+    throw usageError('config-value', `${argsWhere}.${sizing.key} is ${v === undefined ? 'unset' : shown(v)} in ${file}: ${effect} (${sizing.error}, from Twisted's connection pool); write a whole number of connections, without quotes`);
   }
   if (args.cp_max instanceof PyFloat) {
     throw usageError('config-value', `${argsWhere}.cp_max is ${shown(args.cp_max)} in ${file}: a pool holds a whole number of connections (Twisted would open up to ${Math.ceil(args.cp_max.value)}); write a whole number`);
