@@ -182,6 +182,8 @@ describe('connection strings and the libpq environment', () => {
     expect(lookupPgpass(file, 'elsewhere', 5432, 'synapse', 'synapse_user')).toBeUndefined();
     const { targets } = resolveTargets({ dsn: 'host=db.internal dbname=x user=y', env: { HOME: dir } });
     expect(targets[0]!.connection).toMatchObject({ password: 'wild', passwordSource: 'pgpass' });
+    // With hostaddr, libpq still looks the password up under the host name.
+    expect(resolveTargets({ dsn: 'hostaddr=10.9.9.9 host=db.internal dbname=x user=y', env: { HOME: dir } }).targets[0]!.connection).toMatchObject({ host: '10.9.9.9', password: 'wild' });
     chmodSync(file, 0o644);
     expect(lookupPgpass(file, 'db.internal', 1, 'x', 'y')).toBeUndefined();
   });
@@ -351,7 +353,8 @@ describe("libpq's rules for sslmode, target_session_attrs, port and host, from e
     const one = dsn('postgresql://solo:6000/db').targets[0]!.connection;
     expect(one).toMatchObject({ host: 'solo', port: 6000, hosts: [{ host: 'solo', port: 6000 }] });
     expect(dsn("host=h port=' 5433 '").targets[0]!.connection.port).toBe(5433);
-    expect(dsn('hostaddr=10.0.0.1 host=db port=5').targets[0]!.connection.hosts).toEqual([{ host: '10.0.0.1', hostaddr: '10.0.0.1', port: 5 }]);
+    const byAddr = dsn('hostaddr=10.0.0.1 host=db port=5').targets[0]!.connection;
+    expect(byAddr).toMatchObject({ host: '10.0.0.1', port: 5, hosts: [{ host: 'db', hostaddr: '10.0.0.1', port: 5 }] });
   });
 
   it('on the command line: one line, exit 2, no stack trace, no password', async () => {

@@ -255,8 +255,9 @@ function hostSlots(keywords: Keywords, origin: Record<string, string>): { host: 
   return Array.from({ length: n }, (_, i) => {
     const port = parsePort(ports[i]!, origin.port);
     const addr = addrs[i] || undefined;
-    // An empty element means libpq's default: the Unix socket directory.
-    const name = addr ?? (names[i] || defaultSocketDir(port));
+    // No host name: the address stands for it (as in .pgpass lookups), else libpq's default,
+    // the Unix socket directory.
+    const name = names[i] || addr || defaultSocketDir(port);
     return { host: name, port, ...(addr ? { hostaddr: addr } : {}) };
   });
 }
@@ -285,14 +286,17 @@ export function resolveConnection({ explicit, env }: ResolveInput): ConnectionPa
     throw usageError('config-several-hosts', `several hosts (${list}) from ${origin.hostaddr ?? origin.host ?? 'the connection settings'} are not supported yet: pg-preflight checks one server; give the one to check with --dsn "host=… port=…"`);
   }
   // `hostaddr` skips name resolution in libpq; for us it is simply the address to dial.
-  const { host, port } = { host: hosts[0]!.hostaddr ?? hosts[0]!.host, port: hosts[0]!.port };
+  const first = hosts[0]!;
+  const host = first.hostaddr ?? first.host;
+  const port = first.port;
   // libpq treats an empty user, dbname or password as not given.
   const user = keywords.user || safeUsername(env);
   const database = keywords.dbname || user;
   let password = keywords.password || undefined;
   if (password === undefined) {
     const passfile = keywords.passfile || join(env.HOME ?? homedir(), '.pgpass');
-    password = lookupPgpass(passfile, host, port, database, user);
+    // libpq looks the password up under the host name when there is one, not under hostaddr.
+    password = lookupPgpass(passfile, first.host, port, database, user);
     if (password !== undefined) passwordSource = 'pgpass';
   }
   return {
