@@ -78,7 +78,8 @@ their warning: a duplicate key error during REINDEX means corruption already hap
     if (synapseConfig?.allowUnsafeLocale) {
       return {
         status: 'warning',
-        message: `${wrong.join(' and ')}, not C; Synapse starts only because allow_unsafe_locale is true, at the risk that a locale library update (or a replica with another version) corrupts its indexes`,
+        // A quoted "no" is true to Synapse: say so, it is not what the user meant.
+        message: `${wrong.join(' and ')}, not C; Synapse starts only because allow_unsafe_locale is true, at the risk that a locale library update (or a replica with another version) corrupts its indexes${unsafeLocaleNote(synapseConfig.notes)}`,
         object: facts.database,
         details: { ...details, allowUnsafeLocale: true, why: reasons },
         remediation: recreateDatabaseSteps(target, facts.owner, facts.isSuperuser ? facts.user : 'postgres'),
@@ -99,3 +100,8 @@ their warning: a duplicate key error during REINDEX means corruption already hap
     };
   },
 });
+
+function unsafeLocaleNote(notes: string[] | undefined): string {
+  const note = notes?.find((n) => n.includes('.allow_unsafe_locale '));
+  return note ? ` (${note})` : '';
+}

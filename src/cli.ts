@@ -14,6 +14,7 @@ import { fixCommand, withFixOptions, type FixArgs } from './cli/fix-command.js';
 import { withCheckOptions, type CheckArgs, type Format } from './cli/common-options.js';
 import { explainCommand, listCommand } from './cli/info-commands.js';
 import { processIo, useColor, type Io } from './cli/io.js';
+import { TOOL } from './version.js';
 
 export type { Io };
 
@@ -50,7 +51,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       })
       .strict()
       .help()
-      .version(false)
+      .version('version', 'Print the version of pg-preflight', TOOL.version)
+      .alias('version', 'V')
       .wrap(Math.min(110, process.stdout.columns || 100))
       .exitProcess(false)
       .fail((msg, err) => {

@@ -139,7 +139,10 @@ describe('connection strings and the libpq environment', () => {
     });
     expect(parseConnectionString('postgres:///synapse?host=/var/run/postgresql')).toEqual({ dbname: 'synapse', host: '/var/run/postgresql' });
     expect(parseConnectionString('postgresql://%2Ftmp:5433/db')).toMatchObject({ host: '/tmp', port: '5433' });
-    expect(parseConnectionString('postgresql://a:1,b:2/db')).toMatchObject({ host: 'a', port: '1' });
+    // A host list stays a list, as libpq keeps it: hosts and ports side by side.
+    expect(parseConnectionString('postgresql://a:1,b:2/db')).toMatchObject({ host: 'a,b', port: '1,2' });
+    expect(parseConnectionString('postgresql://a:1,[::1],b/db')).toMatchObject({ host: 'a,::1,b', port: '1,,' });
+    expect(parseConnectionString('postgresql://a,b/db')).toMatchObject({ host: 'a,b', port: ',' });
   });
 
   it("parses libpq key=value strings with quotes and psycopg2's database alias", () => {
@@ -149,7 +152,7 @@ describe('connection strings and the libpq environment', () => {
   });
 
   it('rejects malformed strings without echoing them', () => {
-    for (const bad of ['mysql://u:topsecret@h/db', 'postgresql://u:topsecret@h:notaport/db', "password='topsecret"]) {
+    for (const bad of ['mysql://u:topsecret@h/db', 'postgresql://u:topsecret@[::1/db', "password='topsecret"]) {
       const err = expectUsageError(() => parseConnectionString(bad), 'dsn-invalid', /--dsn/);
       expect(err.message).not.toContain('topsecret');
     }
@@ -179,6 +182,8 @@ describe('connection strings and the libpq environment', () => {
     expect(lookupPgpass(file, 'elsewhere', 5432, 'synapse', 'synapse_user')).toBeUndefined();
     const { targets } = resolveTargets({ dsn: 'host=db.internal dbname=x user=y', env: { HOME: dir } });
     expect(targets[0]!.connection).toMatchObject({ password: 'wild', passwordSource: 'pgpass' });
+    // With hostaddr, libpq still looks the password up under the host name.
+    expect(resolveTargets({ dsn: 'hostaddr=10.9.9.9 host=db.internal dbname=x user=y', env: { HOME: dir } }).targets[0]!.connection).toMatchObject({ host: '10.9.9.9', password: 'wild' });
     chmodSync(file, 0o644);
     expect(lookupPgpass(file, 'db.internal', 1, 'x', 'y')).toBeUndefined();
   });
@@ -215,5 +220,164 @@ describe('bad input on the command line', () => {
     expect(badDsn.code).toBe(2);
     expect(JSON.parse(badDsn.stdout).error.code).toBe('dsn-invalid');
     expect(badDsn.stdout).not.toContain('topsecret');
+  });
+});
+
+/** A homeserver.yaml with this `database:` section, in a fresh directory. */
+function configWith(database: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'pgpf-hs-')), 'homeserver.yaml');
+  writeFileSync(file, `server_name: example.org\ndatabase:\n${database.replace(/^/gm, '  ')}\n`);
+  return file;
+}
+const psycopg2 = (args: string) => configWith(`name: psycopg2\nargs:\n  user: synapse_user\n  password: hunter2\n  dbname: synapse\n${args.replace(/^/gm, '  ')}`);
+const fromConfig = (file: string, env: NodeJS.ProcessEnv = noEnv) => resolveTargets({ configPaths: [file], env });
+const yaml11 = (name: string) => join(import.meta.dirname, '..', 'fixtures', 'config', 'yaml11', name);
+
+describe('values as Synapse sees them (PyYAML, Python, Twisted, psycopg2)', () => {
+  it('YAML 1.1 booleans: allow_unsafe_locale: yes is true, cp_reconnect: Off is false, with nothing to remark', () => {
+    const t = fromConfig(yaml11('booleans.yaml')).targets[0]!;
+    expect(t.synapse).toMatchObject({ allowUnsafeLocale: true, cpReconnect: false, notes: [] });
+  });
+
+  it('flags Synapse only tests for truth: a quoted "no" is true, 0 is false, and the notes say so', () => {
+    const t = fromConfig(yaml11('truthiness.yaml')).targets[0]!;
+    expect(t.synapse).toMatchObject({ allowUnsafeLocale: true, cpReconnect: false });
+    expect(t.synapse!.notes).toEqual([
+      'database.allow_unsafe_locale is \'no\' (a str), which Synapse reads as true, as Python\'s truth test does',
+      'database.args.cp_reconnect is 0 (an int), which Synapse reads as false, as Python\'s truth test does',
+    ]);
+    const empty = fromConfig(psycopg2('cp_reconnect: ""')).targets[0]!;
+    expect(empty.synapse).toMatchObject({ cpReconnect: false });
+    // An empty cp_reconnect is None, which beats Synapse's setdefault(True): reconnecting is off.
+    expect(fromConfig(psycopg2('cp_reconnect:')).targets[0]!.synapse).toMatchObject({ cpReconnect: false });
+    expect(fromConfig(psycopg2('')).targets[0]!.synapse!.cpReconnect).toBeUndefined();
+  });
+
+  it('YAML 1.1 integers and floats reach libpq as psycopg2 writes them: str() of the Python value', () => {
+    const ints = fromConfig(yaml11('integers.yaml')).targets[0]!;
+    expect(ints.connection.port).toBe(5432); // 0x1538
+    expect(ints.synapse).toMatchObject({ cpMin: 5, cpMax: 10, pool: { min: 5, max: 10 } }); // 0_5 is octal
+    const floats = fromConfig(yaml11('floats.yaml')).targets[0]!;
+    expect(floats.connection.keywords).toMatchObject({ connect_timeout: '10.0', keepalives_idle: '10.5' });
+    const nulls = fromConfig(yaml11('nulls-and-timestamps.yaml')).targets[0]!;
+    expect(nulls.connection.keywords).not.toHaveProperty('application_name');
+    expect(nulls.connection.keywords).not.toHaveProperty('sslrootcert');
+    expect(nulls.synapse!.allowUnsafeLocale).toBe(false);
+  });
+
+  it('a repeated key keeps its last value and merge keys share args, as in PyYAML', () => {
+    expect(fromConfig(yaml11('repeated-keys.yaml')).targets[0]!.connection.database).toBe('synapse');
+    const merged = fromConfig(yaml11('merge-keys.yaml')).targets;
+    expect(merged.map((t) => [t.label, t.connection.host, t.connection.user, t.connection.database])).toEqual([
+      ['main_db', 'db.internal', 'synapse_user', 'synapse_main'],
+      ['state_db', 'db2.internal', 'synapse_user', 'synapse_state'],
+    ]);
+  });
+
+  it('a file PyYAML cannot construct is refused like malformed YAML', () => {
+    expectUsageError(() => fromConfig(yaml11('value-tag.yaml')), 'config-yaml', /value-tag\.yaml is not valid YAML.*could not determine a constructor/);
+  });
+
+  it('cp_min above cp_max is what Twisted makes of it (both cp_max), not an error', () => {
+    const t = fromConfig(fixture('budget-cp-min-over-max.yaml')).targets[0]!;
+    expect(t.synapse).toMatchObject({ cpMin: 10, cpMax: 5, pool: { min: 5, max: 5 } });
+    expect(t.synapse!.notes).toEqual(['database.args.cp_min 10 is above cp_max 5: Twisted lowers it to 5 (min(cp_min, cp_max)) and Synapse starts']);
+    // Twisted's defaults are 3 and 5: cp_max 2 alone lowers the minimum too.
+    expect(fromConfig(psycopg2('cp_max: 2')).targets[0]!.synapse!.pool).toEqual({ min: 2, max: 2 });
+  });
+
+  it.each([
+    ['cp_min: "5"', /database\.args\.cp_min is '5' \(a str\).*TypeError: '<' not supported between instances of 'int' and 'str'/],
+    ['cp_max: "10"', /database\.args\.cp_max is '10' \(a str\).*TypeError: '<' not supported between instances of 'str' and 'int'/],
+    ['cp_min: "5"\ncp_max: "10"', /cp_min is '5' \(a str\).*TypeError: '>=' not supported between instances of 'str' and 'int'/],
+    ['cp_min:', /cp_min is None \(a NoneType\).*'<' not supported between instances of 'int' and 'NoneType'/],
+    ['cp_min: [1]', /cp_min is \[1\] \(a list\)/],
+    ['cp_min: -1', /cp_min is -1 \(an int\).*AssertionError: minimum is negative/],
+    ['cp_max: -1', /cp_max is -1 \(an int\).*AssertionError: minimum is negative/],
+    ['cp_min: 2.5', /cp_min is 2\.5 \(a float\).*'float' object cannot be interpreted as an integer/],
+    ['cp_min: 5.0\ncp_max: 10', /cp_min is 5\.0 \(a float\)/],
+    ['cp_max: 10.5', /cp_max is 10\.5 \(a float\).*up to 11/],
+    ['cp_max: 0', /cp_max is 0 \(an int\).*wait forever/],
+    ['cp_max: no', /cp_max is False \(a bool\).*wait forever/],
+    ['cp_openfun: x', /cp_openfun.*got multiple values for keyword argument 'cp_openfun'/],
+    ['cp_timeout: 5', /cp_timeout.*invalid connection option "cp_timeout"/],
+    ['database: other', /both database and dbname.*you can't specify both 'database' and 'dbname' arguments/],
+    ['host: [db1.internal, db2.internal]', /host is a YAML list.*"\['db1\.internal', 'db2\.internal'\]".*"\['db1\.internal'" and " 'db2\.internal'\]".*host: "db1\.internal,db2\.internal"/],
+  ])('%j: Synapse would not start, so exit 2 with what it would say', (args, text) => {
+    const err = expectUsageError(() => fromConfig(psycopg2(args)), 'config-value', text);
+    expect(err.message).toMatch(/homeserver\.yaml/);
+    expect(err.message).not.toContain('hunter2');
+  });
+
+  it('name: null is None, which Synapse refuses, not sqlite3', () => {
+    expectUsageError(() => fromConfig(configWith('name:\nargs: {}')), 'config-database', /Unsupported database type None/);
+  });
+});
+
+describe("libpq's rules for sslmode, target_session_attrs, port and host, from every source", () => {
+  const dsn = (d: string, env: NodeJS.ProcessEnv = noEnv) => resolveTargets({ dsn: d, env });
+  it.each([
+    ['URI', () => dsn('postgresql://u:hunter2@h/db?sslmode=sometimes'), /^invalid sslmode value: "sometimes" \(libpq's error for the value from --dsn\)$/],
+    ['key=value', () => dsn('host=h password=hunter2 sslmode=sometimes'), /^invalid sslmode value: "sometimes" .*--dsn/],
+    ['homeserver.yaml', () => fromConfig(psycopg2('sslmode: sometimes')), /^invalid sslmode value: "sometimes" .*from database\.args in .*homeserver\.yaml\)$/],
+    ['PGSSLMODE', () => dsn('host=h', { ...noEnv, PGSSLMODE: 'sometimes' }), /^invalid sslmode value: "sometimes" .*from PGSSLMODE\)$/],
+    ['empty PGSSLMODE', () => dsn('host=h', { ...noEnv, PGSSLMODE: '' }), /^invalid sslmode value: "" .*PGSSLMODE/],
+    ['YAML true as sslmode', () => fromConfig(psycopg2('sslmode: on')), /^invalid sslmode value: "True"/],
+    ['target_session_attrs', () => dsn('postgresql://h/db?target_session_attrs=master'), /^invalid target_session_attrs value: "master"/],
+    ['PGTARGETSESSIONATTRS', () => dsn('host=h', { ...noEnv, PGTARGETSESSIONATTRS: 'rw' }), /^invalid target_session_attrs value: "rw" .*PGTARGETSESSIONATTRS/],
+    ['port x in a URI', () => dsn('postgresql://u:hunter2@h:x/db'), /^invalid integer value "x" for connection option "port" .*--dsn/],
+    ['port 0', () => dsn('host=h port=0'), /^invalid port number: "0"/],
+    ['port 70000 in YAML', () => fromConfig(psycopg2('port: 70000')), /^invalid port number: "70000" .*database\.args/],
+    ['port 5432.0 in YAML', () => fromConfig(psycopg2('port: 5432.0')), /^invalid integer value "5432\.0" for connection option "port"/],
+    ['PGPORT', () => dsn('host=h', { ...noEnv, PGPORT: 'abc' }), /^invalid integer value "abc" .*PGPORT/],
+    ['three ports for two hosts', () => dsn('host=a,b port=1,2,3'), /^could not match 3 port numbers to 2 hosts/],
+    ['two ports for one host', () => dsn('host=a port=5432,'), /^could not match 2 port numbers to 1 hosts/],
+    ['host names to hostaddr values', () => dsn('hostaddr=10.0.0.1 host=a,b'), /^could not match 2 host names to 1 hostaddr values/],
+  ])('%s', (_name, fn, text) => {
+    const err = expectUsageError(fn, 'config-libpq', text);
+    expect(err.message).not.toContain('hunter2');
+  });
+
+  it('a host list is a list of hosts with ports, never one host "a,b"; several are refused for now', () => {
+    for (const [fn, list] of [
+      [() => dsn('postgresql://a,b/db'), 'a:5432, b:5432'],
+      [() => dsn('postgresql://a:1,[::1]:2/db'), 'a:1, ::1:2'],
+      [() => dsn('host=a,b port=5433'), 'a:5433, b:5433'],
+      [() => dsn('host=a,,b port=1,2,3'), `a:1, ${'/'}`],
+      [() => fromConfig(psycopg2('host: "db1,db2"\nport: 6432')), 'db1:6432, db2:6432'],
+      [() => resolveTargets({ env: { ...noEnv, PGHOST: 'a,b' } }), 'a:5432, b:5432'],
+    ] as const) {
+      const err = expectUsageError(fn, 'config-several-hosts', /^several hosts \(.*\) from .* are not supported yet/);
+      expect(err.message).toContain(list);
+    }
+    const one = dsn('postgresql://solo:6000/db').targets[0]!.connection;
+    expect(one).toMatchObject({ host: 'solo', port: 6000, hosts: [{ host: 'solo', port: 6000 }] });
+    expect(dsn("host=h port=' 5433 '").targets[0]!.connection.port).toBe(5433);
+    const byAddr = dsn('hostaddr=10.0.0.1 host=db port=5').targets[0]!.connection;
+    expect(byAddr).toMatchObject({ host: '10.0.0.1', port: 5, hosts: [{ host: 'db', hostaddr: '10.0.0.1', port: 5 }] });
+  });
+
+  it('on the command line: one line, exit 2, no stack trace, no password', async () => {
+    const r = await runCli(['check', '--dsn', 'postgresql://u:hunter2@h/db?sslmode=sometimes']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/invalid sslmode value: "sometimes"/);
+    expect(r.stderr.trim().split('\n').filter((l) => l.trim())).toHaveLength(1);
+    expect(r.stderr + r.stdout).not.toContain('hunter2');
+    const y = await runCli(['check', '--config', psycopg2('cp_min: "5"'), '--format', 'json']);
+    expect(y.code).toBe(2);
+    expect(JSON.parse(y.stdout).error.code).toBe('config-value');
+    expect(y.stdout).not.toContain('hunter2');
+    const hosts = await runCli(['check', '--dsn', 'postgresql://a,b/db']);
+    expect(hosts.code).toBe(2);
+    expect(hosts.stderr).toMatch(/several hosts \(a:5432, b:5432\)/);
+    expect(hosts.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('sections Synapse tests for truth', () => {
+  it('an empty "databases: {}" next to "database:" is ignored, as Synapse ignores it', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pgpf-hs-')), 'homeserver.yaml');
+    writeFileSync(file, 'databases: {}\ndatabase:\n  name: psycopg2\n  args: { dbname: only }\n');
+    expect(resolveTargets({ configPaths: [file], env: noEnv }).targets.map((t) => t.connection.database)).toEqual(['only']);
   });
 });

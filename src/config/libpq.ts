@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { usageError } from '../errors.js';
+import { pyStr } from './python.js';
 import type { ConnectionParams } from './target.js';
 
 export type Keywords = Record<string, string>;
@@ -26,22 +27,28 @@ const ENV_KEYWORDS: Record<string, string> = {
   PGCONNECT_TIMEOUT: 'connect_timeout',
   PGOPTIONS: 'options',
   PGAPPNAME: 'application_name',
+  PGTARGETSESSIONATTRS: 'target_session_attrs',
 };
 
+/**
+ * psycopg2's make_dsn: None is dropped, anything else becomes Python's str() of it, so `True`,
+ * `5.0` and `['a', 'b']` are what libpq gets for a YAML true, 5.0 and [a, b].
+ */
 export function normalizeKeywords(input: Record<string, unknown>): Keywords {
   const out: Keywords = {};
   for (const [key, value] of Object.entries(input)) {
     if (value === null || value === undefined) continue;
-    out[ALIASES[key] ?? key] = String(value);
+    out[ALIASES[key] ?? key] = pyStr(value);
   }
   return out;
 }
 
+/** libpq uses a set variable even when it is empty (PGSSLMODE= is `invalid sslmode value: ""`). */
 export function keywordsFromEnv(env: NodeJS.ProcessEnv): Keywords {
   const out: Keywords = {};
   for (const [name, keyword] of Object.entries(ENV_KEYWORDS)) {
     const value = env[name];
-    if (value !== undefined && value !== '') out[keyword] = value;
+    if (value !== undefined) out[keyword] = value;
   }
   return out;
 }
@@ -84,30 +91,27 @@ function parseUri(uri: string): Keywords {
       out.user = decode(userinfo);
     }
   }
-  // libpq allows several hosts for failover; Synapse and this tool talk to the first one.
-  const first = hostspec.split(',')[0] ?? '';
-  const v6 = /^\[([^\]]+)\](?::(\d*))?$/.exec(first);
-  if (v6) {
-    out.host = v6[1]!;
-    if (v6[2]) out.port = v6[2];
-  } else if (first) {
-    const colon = first.lastIndexOf(':');
-    if (colon >= 0) {
-      if (first.slice(0, colon)) out.host = decode(first.slice(0, colon));
-      if (first.slice(colon + 1)) out.port = first.slice(colon + 1);
-    } else {
-      out.host = decode(first);
-    }
+  // libpq's URI form of a host list: `a:1,[::1]:2,b` becomes host "a,::1,b" and port "1,2,".
+  const hosts: string[] = [];
+  const ports: string[] = [];
+  for (const item of hostspec.split(',')) {
+    const v6 = /^\[([^\]]*)\](?::(.*))?$/.exec(item);
+    if (item.startsWith('[') && !v6) throw usageError('dsn-invalid', 'the --dsn URI has a malformed IPv6 host address: write it as [address] or [address]:port');
+    if (v6 && !v6[1]) throw usageError('dsn-invalid', 'the --dsn URI has an empty IPv6 host address ("[]")');
+    const colon = item.indexOf(':');
+    hosts.push(v6 ? v6[1]! : colon >= 0 ? item.slice(0, colon) : item);
+    ports.push(v6 ? v6[2] ?? '' : colon >= 0 ? item.slice(colon + 1) : '');
   }
+  const hostText = decode(hosts.join(','));
+  const portText = decode(ports.join(','));
+  if (hostText) out.host = hostText;
+  if (portText) out.port = portText;
   if (path) out.dbname = decode(path);
   for (const pair of query.split('&')) {
     if (!pair) continue;
     const eq = pair.indexOf('=');
     const key = decode(eq >= 0 ? pair.slice(0, eq) : pair);
     out[ALIASES[key] ?? key] = decode(eq >= 0 ? pair.slice(eq + 1) : '');
-  }
-  if (out.port !== undefined && !/^\d+$/.test(out.port)) {
-    throw usageError('dsn-invalid', 'the --dsn URI has a port that is not a number');
   }
   return out;
 }
@@ -205,38 +209,100 @@ export function lookupPgpass(file: string, host: string, port: number, database:
 }
 
 export interface ResolveInput {
-  /** Highest precedence first: e.g. [dsnKeywords, configArgs]. */
-  explicit: { keywords: Keywords; passwordSource: 'uri' | 'config' }[];
+  /** Highest precedence first: e.g. [dsnKeywords, configArgs]. `source` names it in messages. */
+  explicit: { keywords: Keywords; passwordSource: 'uri' | 'config'; source?: string }[];
   env: NodeJS.ProcessEnv;
+}
+
+const SSLMODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+const TARGET_SESSION_ATTRS = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'];
+
+/** libpq's own error text, with where the value came from (never a password: these keywords hold none). */
+function libpqError(message: string, from: string | undefined): never {
+  throw usageError('config-libpq', `${message} (libpq's error for the value from ${from ?? 'the connection settings'})`);
+}
+
+function countElems(list: string): number {
+  return list.split(',').length;
+}
+
+/** libpq's pqParseIntParam (strtol, blanks around allowed, must fit an int) then its 1..65535 rule. */
+function parsePort(text: string, from: string | undefined): number {
+  if (text === '') return 5432;
+  if (!/^\s*[-+]?\d+\s*$/.test(text) || Math.abs(Number(text)) > 2 ** 31 - 1) {
+    libpqError(`invalid integer value "${text}" for connection option "port"`, from);
+  }
+  const port = Number(text);
+  if (port < 1 || port > 65535) libpqError(`invalid port number: "${text}"`, from);
+  return port;
+}
+
+/**
+ * libpq's pqConnectOptions2: one slot per hostaddr element (else per host element, else one),
+ * host names matched to hostaddr values, and one port for all or one per host.
+ */
+function hostSlots(keywords: Keywords, origin: Record<string, string>): { host: string; port: number; hostaddr?: string }[] {
+  const hostaddr = keywords.hostaddr ?? '';
+  const host = keywords.host ?? '';
+  const n = hostaddr ? countElems(hostaddr) : host ? countElems(host) : 1;
+  const addrs = hostaddr ? hostaddr.split(',') : [];
+  const names = host ? host.split(',') : [];
+  if (host && names.length !== n) libpqError(`could not match ${names.length} host names to ${n} hostaddr values`, origin.host);
+  const portText = keywords.port ?? '';
+  let ports = portText ? portText.split(',') : [''];
+  if (ports.length === 1) ports = Array<string>(n).fill(ports[0]!);
+  else if (ports.length !== n) libpqError(`could not match ${ports.length} port numbers to ${n} hosts`, origin.port);
+  return Array.from({ length: n }, (_, i) => {
+    const port = parsePort(ports[i]!, origin.port);
+    const addr = addrs[i] || undefined;
+    // No host name: the address stands for it (as in .pgpass lookups), else libpq's default,
+    // the Unix socket directory.
+    const name = names[i] || addr || defaultSocketDir(port);
+    return { host: name, port, ...(addr ? { hostaddr: addr } : {}) };
+  });
 }
 
 /** Applies explicit keywords, then PG* variables, then .pgpass and libpq's defaults. */
 export function resolveConnection({ explicit, env }: ResolveInput): ConnectionParams {
   const fromEnv = keywordsFromEnv(env);
   const keywords: Keywords = { ...fromEnv };
-  let passwordSource: ConnectionParams['passwordSource'] = fromEnv.password !== undefined ? 'PGPASSWORD' : undefined;
+  const origin: Record<string, string> = {};
+  for (const [name, keyword] of Object.entries(ENV_KEYWORDS)) if (fromEnv[keyword] !== undefined) origin[keyword] = name;
+  let passwordSource: ConnectionParams['passwordSource'] = fromEnv.password ? 'PGPASSWORD' : undefined;
   for (const layer of [...explicit].reverse()) {
     Object.assign(keywords, layer.keywords);
+    for (const k of Object.keys(layer.keywords)) origin[k] = layer.source ?? (layer.passwordSource === 'uri' ? '--dsn' : 'the config');
     if (layer.keywords.password !== undefined) passwordSource = layer.passwordSource;
   }
-  const portText = keywords.port ?? '5432';
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw usageError('config-port', `the port "${portText}" is not a valid TCP port number`);
+  if (keywords.sslmode !== undefined && !SSLMODES.includes(keywords.sslmode)) {
+    libpqError(`invalid sslmode value: "${keywords.sslmode}"`, origin.sslmode);
+  }
+  if (keywords.target_session_attrs !== undefined && !TARGET_SESSION_ATTRS.includes(keywords.target_session_attrs)) {
+    libpqError(`invalid target_session_attrs value: "${keywords.target_session_attrs}"`, origin.target_session_attrs);
+  }
+  const hosts = hostSlots(keywords, origin);
+  if (hosts.length > 1) {
+    const list = hosts.map((h) => `${h.hostaddr ?? h.host}:${h.port}`).join(', ');
+    throw usageError('config-several-hosts', `several hosts (${list}) from ${origin.hostaddr ?? origin.host ?? 'the connection settings'} are not supported yet: pg-preflight checks one server; give the one to check with --dsn "host=… port=…"`);
   }
   // `hostaddr` skips name resolution in libpq; for us it is simply the address to dial.
-  const host = keywords.hostaddr || keywords.host || defaultSocketDir(port);
-  const user = keywords.user ?? safeUsername(env);
-  const database = keywords.dbname ?? user;
-  let password = keywords.password;
+  const first = hosts[0]!;
+  const host = first.hostaddr ?? first.host;
+  const port = first.port;
+  // libpq treats an empty user, dbname or password as not given.
+  const user = keywords.user || safeUsername(env);
+  const database = keywords.dbname || user;
+  let password = keywords.password || undefined;
   if (password === undefined) {
-    const passfile = keywords.passfile ?? join(env.HOME ?? homedir(), '.pgpass');
-    password = lookupPgpass(passfile, host, port, database, user);
+    const passfile = keywords.passfile || join(env.HOME ?? homedir(), '.pgpass');
+    // libpq looks the password up under the host name when there is one, not under hostaddr.
+    password = lookupPgpass(passfile, first.host, port, database, user);
     if (password !== undefined) passwordSource = 'pgpass';
   }
   return {
     host,
     port,
+    hosts,
     user,
     database,
     password,

@@ -20,7 +20,7 @@ export interface ResolvedTargets {
 export function resolveTargets(input: TargetInput): ResolvedTargets {
   const env = input.env ?? process.env;
   const dsnKeywords: Keywords | undefined = input.dsn !== undefined ? parseConnectionString(input.dsn) : undefined;
-  const dsnLayer = dsnKeywords ? [{ keywords: dsnKeywords, passwordSource: 'uri' as const }] : [];
+  const dsnLayer = dsnKeywords ? [{ keywords: dsnKeywords, passwordSource: 'uri' as const, source: '--dsn' }] : [];
 
   if (input.configPaths && input.configPaths.length > 0) {
     const homeserver = loadHomeserverConfig(input.configPaths);
@@ -31,7 +31,14 @@ export function resolveTargets(input: TargetInput): ResolvedTargets {
     const targets = entries.map((entry): DatabaseTarget => ({
       label: entry.label,
       connection: resolveConnection({
-        explicit: [...dsnLayer, { keywords: normalizeKeywords(libpqArgs(entry.args)), passwordSource: 'config' }],
+        explicit: [
+          ...dsnLayer,
+          {
+            keywords: normalizeKeywords(libpqArgs(entry.args)),
+            passwordSource: 'config',
+            source: `${entry.label === 'master' && homeserver.merged.databases === undefined ? 'database' : `databases.${entry.label}`}.args in ${homeserver.sectionFile.database ?? homeserver.sectionFile.databases ?? homeserver.files.join(', ')}`,
+          },
+        ],
         env,
       }),
       synapse: entry,

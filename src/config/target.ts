@@ -1,8 +1,13 @@
 /** libpq connection keywords after every source (URI, config, environment, defaults) is applied. */
 export interface ConnectionParams {
-  /** Host name, IP address, or a directory holding the Unix socket (starts with "/"). */
+  /** Host name, IP address, or a directory holding the Unix socket (starts with "/"): the first of `hosts`. */
   host: string;
   port: number;
+  /**
+   * Every host libpq would try, in order, from comma-separated host/hostaddr/port lists (one
+   * port applies to all). Always set by resolveConnection, which today refuses more than one.
+   */
+  hosts?: { host: string; port: number; hostaddr?: string }[];
   user: string;
   database: string;
   password?: string;
@@ -23,10 +28,17 @@ export interface SynapseDatabaseConfig {
   /** The raw section as parsed from YAML. */
   section: Record<string, unknown>;
   args: Record<string, unknown>;
+  /** What Synapse's `if allow_unsafe_locale:` makes of the value (Python truthiness). */
   allowUnsafeLocale: boolean;
+  /** cp_min / cp_max as written (absent: undefined); `pool` has what Twisted makes of them. */
   cpMin?: number;
   cpMax?: number;
+  /** The pool Twisted builds: min(cp_min, cp_max) and cp_max, with its defaults 3 and 5. */
+  pool?: { min: number; max: number };
+  /** Python truthiness of cp_reconnect; undefined when absent (Synapse then sets true). */
   cpReconnect?: boolean;
+  /** What a value means to Synapse where that is surprising (a quoted "no" is true), for reports. */
+  notes?: string[];
   dataStores: string[];
   /** The config file(s) the section came from, last one wins. */
   files: string[];

@@ -82,6 +82,25 @@ describe.each(sharedServers())('database-locale on PostgreSQL $major', (server) 
     expect(r.message).toMatch(/allow_unsafe_locale is true.*corrupts/);
   });
 
+  it.each([
+    ['yes', /allow_unsafe_locale is true.*corrupts its indexes$/],
+    ['On', /allow_unsafe_locale is true.*corrupts its indexes$/],
+    ['"no"', /allow_unsafe_locale is true.*\(database\.allow_unsafe_locale is 'no' \(a str\), which Synapse reads as true, as Python's truth test does\)$/],
+  ])('allow_unsafe_locale: %s is true to Synapse (YAML 1.1, Python truthiness): a warning, not an error', async (value, text) => {
+    const db = await createDatabase(server, 'loc_yes', { collate: 'C.UTF-8', ctype: 'C.UTF-8' });
+    const r = await runCheck(server, db, 'database-locale', { configPaths: [homeserverYaml(server, db, `  allow_unsafe_locale: ${value}\n`)] });
+    expect(r.status).toBe('warning');
+    expect(r.message).toMatch(text);
+  });
+
+  it('allow_unsafe_locale: "" and 0 are false to Synapse: still the error', async () => {
+    const db = await createDatabase(server, 'loc_no', { collate: 'C.UTF-8', ctype: 'C.UTF-8' });
+    for (const value of ['""', '0', 'off']) {
+      const r = await runCheck(server, db, 'database-locale', { configPaths: [homeserverYaml(server, db, `  allow_unsafe_locale: ${value}\n`)] });
+      expect(r.status).toBe('error');
+    }
+  });
+
   it.skipIf(!clientTools || server.major > clientTools.major)('the dump/recreate shell steps make the check pass (skipped without client tools at least as new as the server)', async () => {
     const db = await createDatabase(server, 'loc_fix', { collate: 'C.UTF-8', ctype: 'C.UTF-8', setup: 'CREATE TABLE t (v text PRIMARY KEY); INSERT INTO t VALUES (\'x\');' });
     const r = await runCheck(server, db, 'database-locale');
