@@ -45,10 +45,11 @@ clients" or "remaining connection slots are reserved" once the pools fill up. Ab
 Give the workers with --worker-config FILE (repeatable; each merged over --config as Synapse
 does) or --workers N (N workers on the shared config).
 Fix: lower cp_max (the printed value fits), or raise max_connections with ALTER SYSTEM and a
-restart (the setting only changes at a restart). cp_min above cp_max is an error: Twisted's
-thread pool refuses it ("minimum is greater than maximum") and Synapse does not start; an unset
-cp_min counts as 3, so cp_max 1 or 2 alone trips it too. cp_min/cp_max directly under
-database: (not under args:) are ignored by Synapse: an error.`,
+restart (the setting only changes at a restart). cp_min above cp_max is a note: Twisted's
+ConnectionPool lowers cp_min to cp_max before it builds its thread pool (min(cp_min, cp_max)),
+so Synapse starts, with a pool of at most cp_max connections; an unset cp_min
+counts as 3, so cp_max 1 or 2 alone does it too. cp_min/cp_max directly under database: (not
+under args:) are ignored by Synapse: an error.`,
   async run(ctx) {
     const { target, facts, options, params } = ctx;
     // The CLI resolved the main pools like the workers' (config and environment, not --dsn).
@@ -92,10 +93,12 @@ database: (not under args:) are ignored by Synapse: an error.`,
       // The shared section is one finding, however many processes inherit it.
       if (!c.pool.ownSection && c.process !== processes[0]) continue;
       findings.push({
-        status: 'error',
+        // Twisted's ConnectionPool.__init__ clamps (self.min = min(self.min, self.max)) before its
+        // ThreadPool could refuse "minimum is greater than maximum".
+        status: 'info',
         object: `${c.process.name}: ${sectionPath(c.pool.label).join('.')}`,
-        message: `cp_min ${c.cpMin}${c.pool.cpMin === undefined ? ' (Twisted\'s default)' : ''} is above cp_max ${c.cpMax}${c.pool.cpMax === undefined ? ' (Twisted\'s default)' : ''} in ${where}: Twisted's thread pool refuses that ("minimum is greater than maximum") and Synapse does not start`,
-        remediation: [{ kind: 'config', title: `Set cp_min no higher than cp_max in ${where}`, text: argsYaml(sectionPath(c.pool.label), [{ key: 'cp_min', value: c.cpMax }, { key: 'cp_max', value: c.cpMax }]) }],
+        message: `cp_min ${c.cpMin}${c.pool.cpMin === undefined ? ' (Twisted\'s default)' : ''} is above cp_max ${c.cpMax}${c.pool.cpMax === undefined ? ' (Twisted\'s default)' : ''} in ${where}: Twisted lowers cp_min to ${c.cpMax}, so Synapse starts with a pool of at most ${c.cpMax}`,
+        remediation: [{ kind: 'config', title: `Say what Twisted does: cp_min no higher than cp_max in ${where}`, text: argsYaml(sectionPath(c.pool.label), [{ key: 'cp_min', value: c.cpMax }, { key: 'cp_max', value: c.cpMax }]) }],
       });
     }
 
