@@ -49,7 +49,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         const { runDemo } = await import('./demo.js');
         code = await runDemo({ color: useColor(args, io), write: io.stdout });
       })
-      .command('completion <shell>', 'Print a completion script for bash or zsh: source <(pg-preflight completion bash)', (y) => y.positional('shell', { choices: SHELLS, demandOption: true }), (args) => {
+      .command('completion <shell>', 'Print a completion script for bash or zsh (commands, flags, check ids)', (y) => y.positional('shell', { choices: SHELLS, demandOption: true }), (args) => {
         code = completionCommand(args.shell as Shell, definitions, io);
       })
       .strict()

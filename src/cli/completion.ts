@@ -268,11 +268,11 @@ export function completionScript(shell: Shell, model: CompletionModel): string {
   const wrapper =
     shell === 'bash'
       ? `_pg_preflight_completion() {
-  local out status
+  local out st
   out="$(_pg_preflight_candidates "$COMP_CWORD" "\${COMP_WORDS[@]}")"
-  status=$?
+  st=$?
   COMPREPLY=()
-  if [ "$status" -eq 2 ]; then
+  if [ "$st" -eq 2 ]; then
     compopt -o filenames 2>/dev/null
     out="$(compgen -f -- "\${COMP_WORDS[COMP_CWORD]}")"
   fi
@@ -281,11 +281,11 @@ export function completionScript(shell: Shell, model: CompletionModel): string {
 }
 complete -F _pg_preflight_completion pg-preflight`
       : `_pg_preflight() {
-  local out status
+  local out st
   local -a reply
   out="$(_pg_preflight_candidates $((CURRENT - 1)) "\${words[@]}")"
-  status=$?
-  if (( status == 2 )); then _files; return; fi
+  st=$?
+  if (( st == 2 )); then _files; return; fi
   reply=("\${(@f)out}")
   reply=(\${reply:#})
   (( \${#reply} )) && compadd -- "\${reply[@]}"
