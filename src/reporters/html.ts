@@ -85,7 +85,7 @@ function counts(t: TargetReport): string {
   return [
     '<table class="counts"><thead><tr>',
     ...[...STATUSES].reverse().map((s) => `<th scope="col">${s}</th>`),
-    '<th scope="col">waived findings</th></tr></thead><tbody><tr>',
+    '<th scope="col">waived</th></tr></thead><tbody><tr>',
     ...cells,
     `<td class="n">${waived}</td></tr></tbody></table>`,
   ].join('');
