@@ -12,6 +12,7 @@ import { renderError } from './reporters/text.js';
 import { checkCommand } from './cli/check-command.js';
 import { fixCommand, withFixOptions, type FixArgs } from './cli/fix-command.js';
 import { withCheckOptions, type CheckArgs, type Format } from './cli/common-options.js';
+import { completionCommand, parserDefinitions, SHELLS, type Shell } from './cli/completion.js';
 import { explainCommand, listCommand } from './cli/info-commands.js';
 import { processIo, useColor, type Io } from './cli/io.js';
 import { TOOL } from './version.js';
@@ -49,6 +50,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         const { runDemo } = await import('./demo.js');
         code = await runDemo({ color: useColor(args, io), write: io.stdout });
       })
+      .command('completion <shell>', 'Print a completion script for bash or zsh (commands, flags, check ids)', (y) => y.positional('shell', { choices: SHELLS, demandOption: true }), (args) => {
+        code = completionCommand(args.shell as Shell, definitions, io);
+      })
       .strict()
       .help()
       .version('version', 'Print the version of pg-preflight', TOOL.version)
@@ -59,6 +63,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         if (err) throw err;
         throw usageError('usage', `${msg}; run "pg-preflight --help" for the usage`);
       });
+    const definitions = parserDefinitions(parser);
     // Help goes to our stdout, so tests and pipes see it like any other output.
     await parser.parseAsync(argv, {}, (_err, _argv, output) => {
       if (output) helpText.push(output);

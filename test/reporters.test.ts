@@ -8,6 +8,7 @@ import { BUILTIN_CHECKS } from '../checks/index.js';
 import { resolveTargets } from '../src/config/resolve.js';
 import { defineCheck } from '../src/define-check.js';
 import { escapeData, escapeProperty, workflowCommand } from '../src/reporters/github.js';
+import { escapeHtml } from '../src/reporters/html.js';
 import { FORMATS, renderReport, renderStepSummary, type Format } from '../src/reporters/index.js';
 import { xmlAttr, xmlEscape } from '../src/reporters/junit.js';
 import { keyLine } from '../src/reporters/locate.js';
@@ -52,6 +53,7 @@ function reportFlags(dir: string): { files: Record<Exclude<Format, 'json'>, stri
     junit: join(dir, 'junit.xml'),
     github: join(dir, 'annotations.txt'),
     prometheus: join(dir, 'pg_preflight.prom'),
+    html: join(dir, 'report.html'),
   };
   return { files, argv: Object.entries(files).flatMap(([format, file]) => ['--report', `${format}:${file}`]) };
 }
@@ -283,12 +285,12 @@ describe('the password appears in no format', () => {
       summary: readFileSync(summaryFile, 'utf8'),
       ...Object.fromEntries(Object.entries(files).map(([k, f]) => [k, readFileSync(f, 'utf8')])),
     };
-    const forms = [PASSWORD, xmlEscape(PASSWORD), xmlAttr(PASSWORD), escapeData(PASSWORD), escapeProperty(PASSWORD), escapeLabel(PASSWORD), encodeURIComponent(PASSWORD), JSON.stringify(PASSWORD).slice(1, -1), PASSWORD.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')];
+    const forms = [PASSWORD, xmlEscape(PASSWORD), xmlAttr(PASSWORD), escapeData(PASSWORD), escapeProperty(PASSWORD), escapeLabel(PASSWORD), encodeURIComponent(PASSWORD), JSON.stringify(PASSWORD).slice(1, -1), PASSWORD.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'), escapeHtml(PASSWORD)];
     for (const [name, text] of Object.entries(outputs)) {
       for (const form of forms) expect(text, `${name} holds the password as ${form}`).not.toContain(form);
     }
     // Not vacuous: the database name was in every report, and redaction replaced it.
-    for (const name of ['stdout', 'summary', 'text', 'sarif', 'junit', 'github', 'prometheus']) {
+    for (const name of ['stdout', 'summary', 'text', 'sarif', 'junit', 'github', 'prometheus', 'html']) {
       expect(outputs[name], name).toContain('********');
     }
     validSarif(outputs.sarif!);

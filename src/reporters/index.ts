@@ -2,13 +2,14 @@
 import type { Report } from '../runner.js';
 import type { ReportContext } from './context.js';
 import { escapeData, escapeProperty, html, renderGithub, tableCell } from './github.js';
+import { escapeHtml, renderHtml } from './html.js';
 import { jsonReport } from './json.js';
 import { renderJunit, xmlAttr, xmlEscape } from './junit.js';
 import { escapeLabel, renderPrometheus } from './prometheus.js';
 import { renderSarif } from './sarif.js';
 import { textReport } from './text.js';
 
-export const FORMATS = ['text', 'json', 'sarif', 'junit', 'github', 'prometheus'] as const;
+export const FORMATS = ['text', 'json', 'sarif', 'junit', 'github', 'prometheus', 'html'] as const;
 export type Format = (typeof FORMATS)[number];
 
 export type { ReportContext };
@@ -27,6 +28,7 @@ const REPORTERS: Record<Format, Reporter> = {
   // The job summary is Markdown with HTML-escaped text and table cells.
   github: { render: renderGithub, secretForms: (s) => [escapeData(s), escapeProperty(s), html(s), tableCell(s)] },
   prometheus: { render: renderPrometheus, secretForms: (s) => [escapeLabel(s)] },
+  html: { render: renderHtml, secretForms: (s) => [escapeHtml(s)] },
 };
 
 export function isFormat(value: string): value is Format {
@@ -44,6 +46,7 @@ export function secretFormsFor(format: Format, secrets: readonly string[]): stri
 }
 
 export { renderGithub, renderStepSummary } from './github.js';
+export { renderHtml } from './html.js';
 export { renderJunit } from './junit.js';
 export { renderPrometheus } from './prometheus.js';
 export { renderSarif, sarifReport } from './sarif.js';
