@@ -176,6 +176,7 @@ function readEntry(label: string, sectionName: string, raw: unknown, cfg: Homese
     cpMax: optionalInt(`${sectionName}.args`, 'cp_max', args.cp_max),
     cpReconnect: optionalBool(`${sectionName}.args`, 'cp_reconnect', args.cp_reconnect),
     dataStores: stores as string[],
+    ...(typeof cfg.merged.server_name === 'string' ? { serverName: cfg.merged.server_name } : {}),
     files: cfg.files,
   };
 }

@@ -28,6 +28,8 @@ export interface SynapseDatabaseConfig {
   cpMax?: number;
   cpReconnect?: boolean;
   dataStores: string[];
+  /** The top-level server_name of the same config, when it is a string. */
+  serverName?: string;
   /** The config file(s) the section came from, last one wins. */
   files: string[];
 }
