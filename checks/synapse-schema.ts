@@ -3,6 +3,7 @@ import {
   compareReleases,
   CURRENT_SYNAPSE,
   isKnownRelease,
+  isReleaseNumber,
   parseRelease,
   releaseFacts,
   SERVER_NAME_FIRST_USER_SINCE,
@@ -81,7 +82,7 @@ function workerFindings(release: Release, row: SynapseRelease, db: DbSchema | un
   if (refusing.length === 0) return [];
   const names = refusing.map(workerName).join(', ');
   const synapseSays = db ? OUTDATED_SCHEMA_ON_WORKER_ERROR(row.schema, db.version) : EMPTY_DATABASE_ON_WORKER_ERROR;
-  const state = db ? `schema_version ${db.version} is not ${release.label}'s ${row.schema}` : 'the database is empty (no schema_version row)';
+  const state = db ? `schema_version ${db.version} is ${db.version < row.schema ? 'below' : 'not'} its SCHEMA_VERSION ${row.schema}` : 'the database is empty (no schema_version row)';
   return [
     {
       status: 'error',
@@ -200,7 +201,7 @@ The release facts (SCHEMA_VERSION, SCHEMA_COMPAT_VERSION, PostgreSQL minimum of 
     if (!expectsSynapse) {
       return { status: 'skipped', message: 'not a Synapse database (no schema_version table), and neither --config, --synapse-version nor --worker-config says Synapse will start on it' };
     }
-    if (parseRelease(release.version) === undefined) {
+    if (!isReleaseNumber(release.version)) {
       return { status: 'skipped', message: `--synapse-version ${options.synapseVersion} is not a release number such as 1.157.1` };
     }
     const state = await readSchemaState(ctx.query, target.synapse?.serverName);

@@ -99,6 +99,11 @@ export const WORKER_BELOW_ONLY_SINCE = '1.47.0';
  */
 export const SERVER_NAME_FIRST_USER_SINCE = '1.20.0';
 
+/** A release number as --synapse-version takes it: 1.157.1, v1.157.1 or 1.157. */
+export function isReleaseNumber(text: string): boolean {
+  return /^v?\d+\.\d+(\.\d+)?$/.test(text.trim());
+}
+
 export function parseRelease(text: string): number[] | undefined {
   const m = /^v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(text.trim());
   return m ? [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] : undefined;

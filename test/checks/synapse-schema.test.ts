@@ -110,6 +110,16 @@ const WORKER = join(FIXTURES, 'config', 'worker.yaml');
 const schemaWith = (version: number, compat?: number) =>
   [synapseSchemaSql(version), compat === undefined ? '' : fixtureSql('synapse-schema/compat.sql', { compat_version: compat })].join('\n');
 
+describe('--synapse-version', () => {
+  it('not a release number: one line, exit 2, before any connection', async () => {
+    const r = await runCli(['--dsn', 'postgresql://nobody@127.0.0.1:1/x', '--synapse-version', 'latest', '--only', ID]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('--synapse-version "latest" is not a Synapse release number such as 1.157.1');
+  });
+});
+
 describe.each(sharedServers())('synapse-schema on PostgreSQL $major', (server) => {
   const check = (db: string, options: CheckOptions = {}): Promise<CheckResult> => runCheck(server, db, ID, { options });
 
@@ -208,7 +218,7 @@ describe.each(sharedServers())('synapse-schema on PostgreSQL $major', (server) =
     expect(r.code).toBe(1);
     const worker = r.findings.find((f) => f.status === 'error')!;
     expect(worker.message).toBe(
-      `worker generic_worker1 (${WORKER}) cannot start with Synapse 1.157.1: schema_version 84 is not Synapse 1.157.1's 94; start the main process first. ` +
+      `worker generic_worker1 (${WORKER}) cannot start with Synapse 1.157.1: schema_version 84 is below its SCHEMA_VERSION 94; start the main process first. ` +
         'Synapse says "Expected database schema version 94 but got 84: run the main synapse process to upgrade the database schema before starting worker processes."',
     );
     // The main process alone is an upgrade, not an error.
@@ -218,6 +228,24 @@ describe.each(sharedServers())('synapse-schema on PostgreSQL $major', (server) =
     const again = await viaCli(config, ['--worker-config', WORKER, '--synapse-version', '1.157.1']);
     expect(again).toMatchObject({ status: 'ok', code: 0 });
     expect(again.message).toContain('so can generic_worker1');
+  });
+
+  it('a worker as each release decides: 1.20 to 1.46 refuse any other schema_version, 1.47+ only an older one, before 1.20 none', async () => {
+    const db = await createDatabase(server, 'ss_worker_eras', { setup: schemaWith(57) });
+    const config = homeserver(server, db);
+    const worker = ['--worker-config', WORKER];
+    // Schema 57 under 1.19.0 (58): the upgrade, and no worker refusal yet.
+    expect((await viaCli(config, [...worker, '--synapse-version', '1.19.0'])).findings.map((f) => f.status)).toEqual(['info']);
+    expect((await viaCli(config, [...worker, '--synapse-version', '1.20.0'])).findings.map((f) => f.status)).toEqual(['error', 'info']);
+    await sql(server, db, 'UPDATE schema_version SET version = 65; CREATE TABLE schema_compat_version (lock char(1) NOT NULL DEFAULT \'X\' UNIQUE, compat_version integer NOT NULL); INSERT INTO schema_compat_version (compat_version) VALUES (60)');
+    const older = await viaCli(config, [...worker, '--synapse-version', '1.44.0']);
+    expect(older.findings.map((f) => f.status)).toEqual(['error', 'warning']);
+    expect(older.findings[0]!.message).toContain('schema_version 65 is not its SCHEMA_VERSION 64');
+    expect((await viaCli(config, [...worker, '--synapse-version', '1.46.0'])).status).toBe('ok');
+    expect((await viaCli(config, [...worker, '--synapse-version', '1.45.0'])).status).toBe('error');
+    // 1.47 kept SCHEMA_VERSION 65 and only refuses an older schema: a newer one is the main process's downgrade warning alone.
+    await sql(server, db, 'UPDATE schema_version SET version = 66');
+    expect((await viaCli(config, [...worker, '--synapse-version', '1.47.0'])).findings.map((f) => f.status)).toEqual(['warning']);
   });
 
   it('a worker on an empty database: error; a worker_app of synapse.app.homeserver is the main process', async () => {
