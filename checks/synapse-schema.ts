@@ -4,14 +4,14 @@ import {
   CURRENT_SYNAPSE,
   isKnownRelease,
   isReleaseNumber,
-  parseRelease,
   releaseFacts,
+  releaseForSchema,
   SERVER_NAME_FIRST_USER_SINCE,
   SYNAPSE_RELEASES,
   type SynapseRelease,
 } from '../src/synapse/releases.js';
 import type { CheckContext, Finding, SynapseProcess } from '../src/types.js';
-import { canRun, compatAfter, firstWithSchema, oldestRunnable, serverNameRefusal, workerRefuses, type DbSchema } from './synapse-schema/rules.js';
+import { canRun, compatAfter, oldestRunnable, serverNameRefusal, workerRefuses, type DbSchema } from './synapse-schema/rules.js';
 import { readSchemaState, type SchemaState } from './synapse-schema/state.js';
 
 // prepare_database.py's messages, word for word, so that a user can match them with the log.
@@ -49,8 +49,10 @@ function workerName(p: SynapseProcess): string {
 
 /** "Synapse ≥ 1.151.0 (schema_version 94, compat 84)": what the database says has run on it. */
 function upgradedBy(db: DbSchema): string {
-  const writer = firstWithSchema(db.version);
-  const who = writer && db.version <= writer.schema ? `Synapse ≥ ${writer.first}` : `a Synapse newer than ${CURRENT_SYNAPSE}, the newest pg-preflight knows`;
+  const newest = SYNAPSE_RELEASES[SYNAPSE_RELEASES.length - 1]!.schema;
+  const writer = releaseForSchema(db.version);
+  const who =
+    db.version > newest ? `a Synapse newer than ${CURRENT_SYNAPSE}, the newest pg-preflight knows` : writer ? `Synapse ≥ ${writer}` : 'a Synapse before 1.0.0';
   return `${who} (schema_version ${db.version}${db.compat === null ? '' : `, compat ${db.compat}`})`;
 }
 
@@ -116,6 +118,12 @@ function serverNameFinding(ctx: CheckContext, release: Release, users: SchemaSta
       status: 'error',
       message: `user ${refusal.user} in users has no ":" and so no server name; Synapse fails on it with "Invalid ID" before it starts`,
       details: { serverName: synapse.serverName, user: refusal.user },
+      remediation: [
+        {
+          kind: 'text',
+          text: `Synapse never writes such a user id: find where the row came from (SELECT * FROM users WHERE name = ${JSON.stringify(refusal.user)}) and restore users from the backup taken before.`,
+        },
+      ],
     };
   }
   return {
@@ -155,7 +163,7 @@ function compatNote(row: SynapseRelease, db: DbSchema): string {
 function downgradeFinding(release: Release, row: SynapseRelease, db: DbSchema): Finding {
   return {
     status: 'warning',
-    message: `${release.label} is older than this database, which was upgraded by ${upgradedBy(db)}: the downgrade is allowed (compat ${db.compat ?? 'none'} is not above ${row.schema}), but the newer tables and columns stay as they are and Synapse ${release.version} does not maintain them, and its id sequences may fall behind the rows the newer release wrote: check them with sequence-drift after it has run`,
+    message: `${release.label} is older than this database, which was upgraded by ${upgradedBy(db)}: the downgrade is allowed (${db.compat === null ? 'no schema_compat_version row' : `compat ${db.compat} is not above ${row.schema}`}), but the newer tables and columns stay as they are and Synapse ${release.version} does not maintain them, and its id sequences may fall behind the rows the newer release wrote: check them with sequence-drift after it has run`,
     details: { release: release.version, schemaVersion: row.schema, database: db },
     remediation: [
       {
@@ -204,7 +212,9 @@ The release facts (SCHEMA_VERSION, SCHEMA_COMPAT_VERSION, PostgreSQL minimum of 
     if (!isReleaseNumber(release.version)) {
       return { status: 'skipped', message: `--synapse-version ${options.synapseVersion} is not a release number such as 1.157.1` };
     }
-    const state = await readSchemaState(ctx.query, target.synapse?.serverName);
+    // Only releases before 1.20 look past the first users row: reading more would scan the table.
+    const before120 = compareReleases(release.version, SERVER_NAME_FIRST_USER_SINCE) < 0;
+    const state = await readSchemaState(ctx.query, before120 ? target.synapse?.serverName : undefined);
     if (state.schemaVersion.state === 'denied') {
       return { status: 'skipped', message: `${facts.user} may not read schema_version: run pg-preflight as the database user Synapse uses` };
     }

@@ -36,11 +36,6 @@ export function compatAfter(row: SynapseRelease, db: DbSchema): number | null {
   return db.compat === null || db.compat < row.compat ? row.compat : db.compat;
 }
 
-/** The first release whose SCHEMA_VERSION is at least `version`: the oldest that can have written it. */
-export function firstWithSchema(version: number): SynapseRelease | undefined {
-  return SYNAPSE_RELEASES.find((row) => row.schema >= version);
-}
-
 /** The schema_version a worker of this release refuses (null: it checks nothing), per its era. */
 export function workerRefuses(release: string, row: SynapseRelease, db: DbSchema | undefined): 'empty' | 'schema' | null {
   if (compareReleases(release, WORKER_SCHEMA_CHECK_SINCE) < 0) return null;

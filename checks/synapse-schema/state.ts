@@ -18,9 +18,10 @@ export interface SchemaState {
   users: OptionalTable<{ first: string | null; foreign: string | null }>;
 }
 
-export async function readSchemaState(query: QueryFn, serverName: string | undefined): Promise<SchemaState> {
+/** `foreignTo`: the server_name to find a user NOT LIKE '%:' || it for (releases before 1.20). */
+export async function readSchemaState(query: QueryFn, foreignTo: string | undefined): Promise<SchemaState> {
   // The same statement Synapse runs, as a scalar subquery: the same plan, so the same first row.
-  const foreign = serverName === undefined ? 'NULL' : `(SELECT name FROM users WHERE name NOT LIKE ${quoteLiteral(`%:${serverName}`)} LIMIT 1)`;
+  const foreign = foreignTo === undefined ? 'NULL' : `(SELECT name FROM users WHERE name NOT LIKE ${quoteLiteral(`%:${foreignTo}`)} LIMIT 1)`;
   const sql = `SELECT
     ${optionalTableJson('schema_version', "SELECT json_build_object('version', version, 'upgraded', upgraded) FROM schema_version LIMIT 1")} AS schema_version,
     ${optionalTableJson('schema_compat_version', 'SELECT to_json(compat_version) FROM schema_compat_version LIMIT 1')} AS compat,

@@ -285,4 +285,32 @@ describe.each(sharedServers())('synapse-schema on PostgreSQL $major', (server) =
     expect(old.message).toContain('the users in this database are on elsewhere.example (@mallory:elsewhere.example)');
     expect(old.message).toContain('You cannot changed a synapse server_name');
   });
+
+  it('a server_name with a quote is compared as a literal, and a user id without ":" is Synapse\'s "Invalid ID"', async () => {
+    const db = await createDatabase(server, 'ss_name_quote', { setup: [fixtureSql('synapse/schema.sql'), "INSERT INTO users (name) VALUES ('@o''neil:o''neil.example');", 'UPDATE schema_version SET version = 58'].join('\n') });
+    const config = applyYaml(homeserver(server, db), `server_name: "o'neil.example"`);
+    expect((await viaCli(config, ['--synapse-version', '1.19.0'])).status).toBe('ok');
+    expect((await viaCli(config, ['--synapse-version', '1.25.0'])).status).toBe('ok');
+    await sql(server, db, "DELETE FROM users; INSERT INTO users (name) VALUES ('admin')");
+    const r = await viaCli(config, ['--synapse-version', '1.25.0']);
+    expect(r.status).toBe('error');
+    expect(r.message).toContain('user admin in users has no ":"');
+    await sql(server, db, 'DELETE FROM users');
+    expect((await viaCli(config, ['--synapse-version', '1.25.0'])).status).toBe('ok');
+  });
+
+  it('a role that may not read users: server_name is not compared, and it says why', async () => {
+    const role = `ss_reader_${server.major}_${process.pid}`;
+    const db = await createDatabase(server, 'ss_denied', {
+      setup: [fixtureSql('synapse/schema.sql'), fixtureSql('synapse-schema/users.sql'), `CREATE ROLE ${role} LOGIN; GRANT SELECT ON schema_version TO ${role};`].join('\n'),
+    });
+    try {
+      const config = applyYaml(homeserver(server, db), `database: {args: {user: ${role}}}\nserver_name: new.example`);
+      const r = await viaCli(config);
+      expect(r.findings.map((f) => f.status)).toEqual(['info']);
+      expect(r.message).toBe(`server_name not compared with the users: ${role} may not read users (run pg-preflight as the database user Synapse uses)`);
+    } finally {
+      await sql(server, db, `DROP OWNED BY ${role}; DROP ROLE ${role}`);
+    }
+  });
 });
