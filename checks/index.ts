@@ -12,6 +12,7 @@ import invalidIndexes from './invalid-indexes.js';
 import replicationSlots from './replication-slots.js';
 import longTransactions from './long-transactions.js';
 import synapseBackgroundUpdates from './synapse-background-updates.js';
+import synapseSchema from './synapse-schema.js';
 import sqlitePort from './sqlite-port.js';
 import authHba from './auth-hba.js';
 import clientKeepalives from './client-keepalives.js';
@@ -35,6 +36,7 @@ export const BUILTIN_CHECKS: readonly Check[] = [
   invalidIndexes,
   replicationSlots,
   longTransactions,
+  synapseSchema,
   synapseBackgroundUpdates,
   sqlitePort,
 ];

@@ -106,6 +106,8 @@ export interface SynapseProcess {
   name: string;
   /** The worker file, for a worker given with --worker-config. */
   file?: string;
+  /** worker_app of a --worker-config file (synapse.app.homeserver, the main process, counts as unset). */
+  workerApp?: string;
   pools: SynapsePool[];
 }
 

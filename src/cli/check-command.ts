@@ -9,6 +9,8 @@ import { loadRules } from '../rules/load.js';
 import type { ParamValues } from '../types.js';
 import { limitsFrom, waitFrom, type CheckArgs } from './common-options.js';
 import { sqliteSnapshotSource } from '../sqlite/snapshot.js';
+import { isReleaseNumber } from '../synapse/releases.js';
+import { usageError } from '../errors.js';
 import { synapseProcesses } from '../connection-diagnosis/synapse-processes.js';
 import { useColor, type Io } from './io.js';
 import { startProgress } from './progress.js';
@@ -20,6 +22,10 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   const rulesFile = loadRules({ path: args.rules, cwd });
   const failOn = parseFailOn(args['fail-on'] ?? rulesFile?.failOn ?? 'error');
   const outputs = planOutputs(args);
+  const synapseVersion = args['synapse-version'];
+  if (synapseVersion !== undefined && !isReleaseNumber(synapseVersion)) {
+    throw usageError('usage', `--synapse-version ${JSON.stringify(synapseVersion)} is not a Synapse release number such as 1.157.1`);
+  }
   const { targets } = resolveTargets({ dsn: args.dsn, configPaths: args.config, env: io.env });
   const secrets = secretsOf(targets, [io.env.PGPASSWORD]);
   const params: Record<string, ParamValues> = {};
@@ -43,7 +49,7 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   const report = await runPrepared(prepared, {
     limits: limitsFrom(args),
     options: {
-      synapseVersion: args['synapse-version'],
+      synapseVersion,
       thorough: args.thorough,
       localHostMemory: readLocalHostMemory(),
       synapseProcesses: synapseProcesses({ configPaths: args.config ?? [], targets, workerConfigs: args['worker-config'] ?? [], workers: args.workers, env: io.env }),

@@ -67,7 +67,7 @@ export function withCheckOptions<T>(y: Argv<T>) {
     .option('thorough', { type: 'boolean', default: false, describe: 'Read table maxima even without an index (slow on large tables)', group: 'Checks:' })
     .option('db-host-memory', { type: 'string', describe: "RAM of the database host, e.g. 16GiB (memory-settings; default: /proc/meminfo when the server is on this machine)", group: 'Checks:' })
     .option('sqlite-database', { type: 'string', describe: 'The SQLite database synapse_port_db ported from: compare its row counts with PostgreSQL (sqlite-port)', group: 'Checks:' })
-    .option('worker-config', { type: 'string', array: true, describe: 'A Synapse worker\'s config file, merged over --config as Synapse does (repeatable; for connection-budget)', group: 'Checks:' })
+    .option('worker-config', { type: 'string', array: true, describe: 'A Synapse worker\'s config file, merged over --config as Synapse does (repeatable; for connection-budget and synapse-schema)', group: 'Checks:' })
     .option('workers', { type: 'number', describe: 'N more Synapse workers that use the shared database config (for connection-budget)', group: 'Checks:' });
 }
 

@@ -245,6 +245,7 @@ function readEntry(label: string, sectionName: string, raw: unknown, cfg: Homese
     cpReconnect: Object.hasOwn(args, 'cp_reconnect') ? truthFlag(`${argsWhere}.cp_reconnect`, args.cp_reconnect, notes) : undefined,
     notes,
     dataStores: stores as string[],
+    ...(typeof cfg.merged.server_name === 'string' ? { serverName: cfg.merged.server_name } : {}),
     files: cfg.files,
   };
 }

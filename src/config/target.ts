@@ -40,6 +40,8 @@ export interface SynapseDatabaseConfig {
   /** What a value means to Synapse where that is surprising (a quoted "no" is true), for reports. */
   notes?: string[];
   dataStores: string[];
+  /** The top-level server_name of the same config, when it is a string. */
+  serverName?: string;
   /** The config file(s) the section came from, last one wins. */
   files: string[];
 }

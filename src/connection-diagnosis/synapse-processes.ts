@@ -40,10 +40,13 @@ function mainPools(targets: DatabaseTarget[], env: NodeJS.ProcessEnv): SynapsePo
 function workerProcess(file: string, input: ProcessInput, shared: SynapsePool[]): SynapseProcess {
   const cfg = loadHomeserverConfig([...input.configPaths, file]);
   const name = typeof cfg.merged.worker_name === 'string' ? cfg.merged.worker_name : basename(file);
+  // Synapse canonicalises this worker_app to None: the main process (synapse/config/workers.py).
+  const app = cfg.merged.worker_app;
+  const worker = typeof app === 'string' && app !== 'synapse.app.homeserver' ? { workerApp: app } : {};
   const own = cfg.sectionFile.database === file || cfg.sectionFile.databases === file;
   if (!own) {
     if (shared.length === 0) throw usageError('config-worker', `worker file ${file} has no database section and there is no main config to inherit one from: give --config too`);
-    return { name, file, pools: shared.map((p) => ({ ...p })) };
+    return { name, file, ...worker, pools: shared.map((p) => ({ ...p })) };
   }
   const pools = synapseDatabases(cfg).map((entry): SynapsePool => ({
     label: entry.label,
@@ -52,7 +55,7 @@ function workerProcess(file: string, input: ProcessInput, shared: SynapsePool[])
     cpMax: entry.cpMax,
     ownSection: true,
   }));
-  return { name, file, pools };
+  return { name, file, ...worker, pools };
 }
 
 /** Undefined when nothing beyond the targets is known (no config, no worker flags). */
