@@ -18,6 +18,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Also listen on ::1 (some auth tests need IPv6 loopback). Default true. */
   ipv6?: boolean;
+  /** Fills the data directory (not yet created) instead of initdb: a base backup, for a standby. */
+  createDataDir?: (dataDir: string) => Promise<void>;
 }
 
 export interface ThrowawayServer {
@@ -53,10 +55,10 @@ function baseDir(): string {
   return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 }
 
-interface RunAs { uid: number; gid: number; name: string }
+export interface RunAs { uid: number; gid: number; name: string }
 
 /** initdb and postgres refuse to run as root; use an existing unprivileged account instead. */
-function runAsUser(): RunAs | undefined {
+export function runAsUser(): RunAs | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const passwd = readFileSync('/etc/passwd', 'utf8').split('\n');
   for (const name of ['postgres', 'nobody']) {
@@ -69,7 +71,7 @@ function runAsUser(): RunAs | undefined {
   throw new Error('running as root, and neither a "postgres" nor a "nobody" account exists to run the server as');
 }
 
-function wrap(runAs: RunAs | undefined, argv: string[], deathSignal: boolean): string[] {
+export function wrap(runAs: RunAs | undefined, argv: string[], deathSignal: boolean): string[] {
   const setpriv = '/usr/bin/setpriv';
   if (!existsSync(setpriv)) {
     if (runAs) throw new Error('running as root needs setpriv (util-linux) to drop privileges');
@@ -161,11 +163,18 @@ export async function startThrowawayServer(options: StartOptions = {}): Promise<
   const dataDir = join(dir, 'data');
   const logFile = join(dir, 'server.log');
 
-  const initArgs = [binaries.initdb, '-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'];
-  const init = spawnSync(wrap(runAs, initArgs, false)[0]!, wrap(runAs, initArgs, false).slice(1), { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
-  if (init.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`initdb failed (${init.status}): ${init.stderr || init.error?.message}`);
+  if (options.createDataDir) {
+    await options.createDataDir(dataDir).catch((e: unknown) => {
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    });
+  } else {
+    const initArgs = [binaries.initdb, '-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'];
+    const init = spawnSync(wrap(runAs, initArgs, false)[0]!, wrap(runAs, initArgs, false).slice(1), { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+    if (init.status !== 0) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`initdb failed (${init.status}): ${init.stderr || init.error?.message}`);
+    }
   }
   const hbaFile = join(dataDir, 'pg_hba.conf');
   writeFileSync(hbaFile, options.hba ?? TRUST_HBA);
