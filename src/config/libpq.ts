@@ -26,6 +26,7 @@ const ENV_KEYWORDS: Record<string, string> = {
   PGCONNECT_TIMEOUT: 'connect_timeout',
   PGOPTIONS: 'options',
   PGAPPNAME: 'application_name',
+  PGTARGETSESSIONATTRS: 'target_session_attrs',
 };
 
 export function normalizeKeywords(input: Record<string, unknown>): Keywords {
@@ -246,6 +247,7 @@ export function resolveConnection({ explicit, env }: ResolveInput): ConnectionPa
     sslcert: keywords.sslcert,
     sslkey: keywords.sslkey,
     options: keywords.options,
+    targetSessionAttrs: keywords.target_session_attrs,
     // Checks read keywords (keepalives_*, connect_timeout); the password stays out of their reach.
     keywords: Object.fromEntries(Object.entries(keywords).filter(([k]) => k !== 'password')),
   };
