@@ -175,7 +175,7 @@ function senderOf(row: RoleRow): { host: string; port: number } | undefined {
 }
 
 function senderText(sender: { host: string; port: number } | undefined): string {
-  if (!sender) return 'the primary it replicates from (pg_stat_wal_receiver does not show it to this role)';
+  if (!sender) return 'a server that pg_stat_wal_receiver shows only to superusers and members of pg_read_all_stats';
   return sender.host.startsWith('/') ? `the socket ${sender.host}, port ${sender.port}` : `${sender.host}:${sender.port}`;
 }
 

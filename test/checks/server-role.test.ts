@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveTargets } from '../../src/config/resolve.js';
-import { quoteIdent } from '../../src/quote.js';
+import { quoteIdent, quoteLiteral } from '../../src/quote.js';
 import { allChecks, selectChecks } from '../../src/registry.js';
 import { runChecks } from '../../src/runner.js';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
@@ -84,6 +84,17 @@ async function waitForSetting(server: Server, expected: string): Promise<void> {
     seen = res!.rows[0].v as string;
   }
   expect(seen).toBe(expected);
+}
+
+/** Waits until a query on the standby says true: a change made on the primary has been replayed. */
+async function waitOnStandby(standby: Server, database: string, condition: string): Promise<void> {
+  let seen = false;
+  for (let i = 0; i < 500 && !seen; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 20));
+    const [res] = await sql(standby, database, `SELECT (${condition}) AS done`);
+    seen = res!.rows[0].done as boolean;
+  }
+  expect(seen, condition).toBe(true);
 }
 
 /** A login role with an awkward name and a database it owns: what Synapse's setup guide creates. */
@@ -277,6 +288,25 @@ describe.each(sharedServers().map((s) => s.major))('server-role on a streaming s
     expect(await synapseFirstWrite(sender, 'postgres', 'postgres')).toBe('written');
   });
 
+  it.skipIf(!basebackup || !PSQL)(`a read-only role setting seen on the standby: both errors, the SQL to run on the primary; run there, it replicates ${why}${noPsql}`, async () => {
+    const { role, db } = await roleAndDatabase(primary!);
+    await sql(primary!, 'postgres', `ALTER ROLE ${quoteIdent(role)} SET default_transaction_read_only = on`);
+    const roleSetting = `EXISTS (SELECT 1 FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = ${quoteLiteral(role)})`;
+    await waitOnStandby(standby!, 'postgres', roleSetting);
+    const r = await check(standby!, db, role);
+    expect(r.findings.map((f) => f.status)).toEqual(['error', 'error']);
+    expect(r.findings[0]!.message).toContain('is a standby (pg_is_in_recovery() is true');
+    expect(r.findings[0]!.message).toContain('It replicates from a server that pg_stat_wal_receiver shows only to superusers and members of pg_read_all_stats.');
+    const f = r.findings[1]!;
+    expect(f.message).toContain(`set by ALTER ROLE ${quoteIdent(role)} SET default_transaction_read_only`);
+    expect(f.remediation![0]!.title).toContain('on the primary (these settings replicate)');
+    applySql(primary!, db, f);
+    await waitOnStandby(standby!, 'postgres', `NOT ${roleSetting}`);
+    const after = await check(standby!, db, role);
+    expect(after.findings.map((x) => x.status)).toEqual(['error']);
+    expect(after.message).toContain('is a standby');
+  });
+
   it.skipIf(!basebackup)(`target_session_attrs=read-write names libpq's refusal ${why}`, async () => {
     const f = only(await check(standby!, 'postgres', 'postgres', 'target_session_attrs=read-write'), 'error');
     expect(f.message).toContain('libpq with target_session_attrs=read-write refuses this server and tries the next host');
@@ -284,16 +314,9 @@ describe.each(sharedServers().map((s) => s.major))('server-role on a streaming s
 
   it.skipIf(!basebackup).each(['standby', 'prefer-standby', 'read-only'])(`target_session_attrs=%s asks for a standby: info with the replay lag ${why}`, async (attrs) => {
     // A committed transaction to replay, so that its age is known.
-    await sql(primary!, 'postgres', `CREATE TABLE IF NOT EXISTS replayed (a int); INSERT INTO replayed VALUES (1)`);
-    const [pos] = await sql(primary!, 'postgres', 'SELECT pg_current_wal_lsn()::text AS lsn');
-    const lsn = pos!.rows[0].lsn as string;
-    let caughtUp = false;
-    for (let i = 0; i < 500 && !caughtUp; i++) {
-      if (i > 0) await new Promise((r) => setTimeout(r, 20));
-      const [res] = await sql(standby!, 'postgres', `SELECT pg_last_wal_replay_lsn() >= '${lsn}'::pg_lsn AND pg_last_xact_replay_timestamp() IS NOT NULL AS done`);
-      caughtUp = res!.rows[0].done as boolean;
-    }
-    expect(caughtUp).toBe(true);
+    await sql(primary!, 'postgres', `CREATE TABLE IF NOT EXISTS replayed (a text); INSERT INTO replayed VALUES (${quoteLiteral(attrs)})`);
+    await waitOnStandby(standby!, 'postgres', "to_regclass('replayed') IS NOT NULL");
+    await waitOnStandby(standby!, 'postgres', `EXISTS (SELECT 1 FROM replayed WHERE a = ${quoteLiteral(attrs)})`);
 
     const r = await check(standby!, 'postgres', 'postgres', `target_session_attrs=${attrs}`);
     expect(r.status).toBe('info');
