@@ -2,6 +2,7 @@
 // same Check type (see src/types.ts).
 import type { Check } from '../src/types.js';
 import serverVersion from './server-version.js';
+import serverRole from './server-role.js';
 import databaseEncoding from './database-encoding.js';
 import databaseLocale from './database-locale.js';
 import memorySettings from './memory-settings.js';
@@ -22,6 +23,7 @@ import streamPositions from './stream-positions.js';
 
 export const BUILTIN_CHECKS: readonly Check[] = [
   serverVersion,
+  serverRole,
   databaseEncoding,
   databaseLocale,
   sequenceDrift,

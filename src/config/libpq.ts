@@ -312,6 +312,7 @@ export function resolveConnection({ explicit, env }: ResolveInput): ConnectionPa
     sslcert: keywords.sslcert,
     sslkey: keywords.sslkey,
     options: keywords.options,
+    targetSessionAttrs: keywords.target_session_attrs,
     // Checks read keywords (keepalives_*, connect_timeout); the password stays out of their reach.
     keywords: Object.fromEntries(Object.entries(keywords).filter(([k]) => k !== 'password')),
   };

@@ -19,6 +19,8 @@ export interface ConnectionParams {
   sslkey?: string;
   /** libpq `options`, e.g. `-c search_path=synapse`: it changes what the application sees. */
   options?: string;
+  /** libpq `target_session_attrs` (`any`, `read-write`, `standby` ...): which kind of server the client asked for. */
+  targetSessionAttrs?: string;
   /** Every keyword as given, for checks that look at them (keepalives_*, connect_timeout). */
   keywords: Record<string, string>;
 }

@@ -23,6 +23,8 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Also listen on ::1 (some auth tests need IPv6 loopback). Default true. */
   ipv6?: boolean;
+  /** Fills the data directory (not yet created) instead of initdb: a base backup, for a standby. */
+  createDataDir?: (dataDir: string) => Promise<void>;
 }
 
 export interface ThrowawayServer {
@@ -141,11 +143,18 @@ export async function startThrowawayServer(options: StartOptions = {}): Promise<
   const dataDir = join(dir, 'data');
   const logFile = join(dir, 'server.log');
 
-  const initArgs = [binaries.initdb, '-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'];
-  const init = spawnSync(wrap(runAs, initArgs, false)[0]!, wrap(runAs, initArgs, false).slice(1), { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
-  if (init.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`initdb failed (${init.status}): ${init.stderr || init.error?.message}`);
+  if (options.createDataDir) {
+    await options.createDataDir(dataDir).catch((e: unknown) => {
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    });
+  } else {
+    const initArgs = [binaries.initdb, '-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'];
+    const init = spawnSync(wrap(runAs, initArgs, false)[0]!, wrap(runAs, initArgs, false).slice(1), { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+    if (init.status !== 0) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`initdb failed (${init.status}): ${init.stderr || init.error?.message}`);
+    }
   }
   const hbaFile = join(dataDir, 'pg_hba.conf');
   writeFileSync(hbaFile, options.hba ?? TRUST_HBA);
