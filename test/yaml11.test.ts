@@ -11,7 +11,9 @@ const corpus = [
   ...readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f)),
 ].sort();
 
-const hasPyYaml = spawnSync('python3', ['-c', 'import yaml'], { stdio: 'ignore' }).status === 0;
+// Debian's python3-yaml is what Synapse's packages use; any other python3 with PyYAML will do.
+const PYTHON3 = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import yaml'], { stdio: 'ignore' }).status === 0);
+const hasPyYaml = PYTHON3 !== undefined;
 
 // Each value with its Python type, so that 1 and 1.0 and True are three different things, as
 // they are to Synapse. Map keys as json.dumps writes them; maps compared sorted by key.
@@ -70,7 +72,7 @@ function ours(file: string): unknown {
 
 describe('homeserver.yaml read as PyYAML reads it', () => {
   it.skipIf(!hasPyYaml)(`every config fixture parses to the same Python values as PyYAML's safe_load (${corpus.length} files)${hasPyYaml ? '' : ' (skipped: python3 with the yaml module is not installed; Debian: python3-yaml)'}`, () => {
-    const run = spawnSync('python3', ['-c', PYTHON, ...corpus], { encoding: 'utf8' });
+    const run = spawnSync(PYTHON3!, ['-c', PYTHON, ...corpus], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
     const theirs = JSON.parse(run.stdout) as Record<string, unknown[]>;
     for (const file of corpus) {
