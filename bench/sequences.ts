@@ -1,10 +1,13 @@
-// `npm run bench`: how the sequence checks scale. Builds databases with 100, 1,000 and 10,000
-// owned sequences (one serial table each, every tenth left behind its rows) on a throwaway
-// server with PostgreSQL's default memory and connection settings, then runs `check` against
-// each and reports wall time and round trips. Goal: round trips do not grow with the count, and
-// 10,000 sequences check in under 2 s.
+// `npm run bench`: how the sequence checks scale, on the embedded PostgreSQL 18 and on the
+// distribution's own server (Debian's, with LLVM JIT on) with PostgreSQL's default settings.
+// Builds databases of 1,000, 10,000 and 50,000 serial tables where one in seven holds rows with
+// explicit ids (its sequence behind) and the rest are empty, then times `pg-preflight check
+// --only sequence-drift` as a user runs it (a fresh process, default limits): wall time, round
+// trips, peak RSS, how many behind it found against how many are; and, where Debian's
+// check-postgres is installed, `check_postgres --action=sequence` on the same database, the
+// tool users already run. At 10,000 it also times the full check and names the slowest checks.
 //
-//   node dist/bench/sequences.js [--major 18] [--sizes 100,1000,10000] [--runs 3] [--compare]
+//   node dist/bench/sequences.js [--servers npm:18,system:15] [--sizes 1000,10000,50000] [--runs 3] [--compare]
 //
 // --compare also times the alternatives the design was chosen over, at the largest size, on a
 // server whose lock table is raised so that they can finish at all: one query_to_xml statement
@@ -15,9 +18,13 @@ import { resolveTargets } from '../src/config/resolve.js';
 import { allChecks } from '../src/registry.js';
 import { runChecks } from '../src/runner.js';
 import { startThrowawayServer, type ThrowawayServer } from '../src/throwaway/server.js';
+import { systemServerMajors } from '../src/throwaway/binaries.js';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 interface Args {
-  major: number;
+  servers: string[];
   sizes: number[];
   runs: number;
   compare: boolean;
@@ -29,8 +36,8 @@ function parseArgs(argv: string[]): Args {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   return {
-    major: Number(value('major') ?? 18),
-    sizes: (value('sizes') ?? '100,1000,10000').split(',').map(Number),
+    servers: (value('servers') ?? ['npm:18', ...systemServerMajors().slice(0, 1).map((m) => `system:${m}`)].join(',')).split(','),
+    sizes: (value('sizes') ?? '1000,10000,50000').split(',').map(Number),
     runs: Number(value('runs') ?? 3),
     compare: argv.includes('--compare'),
   };
@@ -58,8 +65,9 @@ async function build(server: ThrowawayServer, size: number): Promise<string> {
       const sql = ['BEGIN'];
       for (let i = from; i < Math.min(size, from + TABLES_PER_TRANSACTION); i++) {
         sql.push(`CREATE TABLE t${i} (id serial PRIMARY KEY, v int)`);
-        // Every tenth table got rows with explicit ids: its sequence is behind.
-        sql.push(i % 10 === 0 ? `INSERT INTO t${i} (id, v) VALUES (1, 1), (2, 2), (3, 3)` : `INSERT INTO t${i} (v) VALUES (1), (2), (3)`);
+        // One table in seven got rows with explicit ids (a restore without sequence values): its
+        // sequence is behind. The rest are empty, as most tables of a large schema are.
+        if (i % 7 === 0) sql.push(`INSERT INTO t${i} (id, v) VALUES (1, 1), (2, 2), (3, 3)`);
       }
       sql.push('COMMIT');
       await c.query(sql.join(';\n'));
@@ -74,31 +82,63 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+const CLI = join(import.meta.dirname, '..', 'src', 'cli.js');
+
+interface Run { wall: number; rssMb: number; json: { targets: { roundTrips: number; results: { id: string; status: string; durationMs: number; findings: { status: string; details?: Record<string, unknown> }[] }[] }[] } }
+
+/** The CLI in a fresh process, as a pre-start hook runs it; peak RSS from GNU time where present. */
+function runCli(args: string[]): Run {
+  const time = existsSync('/usr/bin/time');
+  const argv = time ? ['/usr/bin/time', '-f', 'maxrss %M', process.execPath, CLI, ...args] : [process.execPath, CLI, ...args];
+  const t0 = performance.now();
+  const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } });
+  const wall = performance.now() - t0;
+  const rss = /maxrss (\d+)/.exec(r.stderr ?? '');
+  if (r.status !== 0 && r.status !== 1) throw new Error(`pg-preflight exited ${r.status}: ${r.stderr}`);
+  return { wall, rssMb: rss ? Number(rss[1]) / 1024 : NaN, json: JSON.parse(r.stdout) };
+}
+
+function checkPostgres(server: ThrowawayServer, db: string): number | undefined {
+  if (!existsSync('/usr/bin/check_postgres')) return undefined;
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/check_postgres', ['--action=sequence', `--host=${server.socketDir}`, `--port=${server.port}`, '--dbuser=postgres', `--dbname=${db}`], { encoding: 'utf8' });
+  const wall = performance.now() - t0;
+  if (!/POSTGRES_SEQUENCE (OK|WARNING|CRITICAL)/.test(r.stdout)) throw new Error(`check_postgres failed: ${r.stdout}${r.stderr}`);
+  return wall;
+}
+
 async function measure(server: ThrowawayServer, db: string, runs: number) {
-  const { targets } = resolveTargets({ dsn: `postgresql://postgres@${server.host}:${server.port}/${db}`, env: {} });
-  const samples: { wall: number; roundTrips: number; drift: number; behind: unknown; status: string }[] = [];
+  const dsn = `postgresql://postgres@${server.host}:${server.port}/${db}`;
+  const samples: { wall: number; rss: number; roundTrips: number; drift: number; behind: number; status: string; cp?: number }[] = [];
   for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    // Each run opens a fresh connection, as every pg-preflight invocation does.
-    const report = await runChecks({ targets, checks: allChecks() });
-    const wall = performance.now() - t0;
-    const t = report.targets[0]!;
-    if (t.error) throw t.error;
-    const drift = t.results.find((r) => r.id === 'sequence-drift')!;
-    samples.push({ wall, roundTrips: t.roundTrips, drift: drift.durationMs, behind: drift.findings[0]?.details?.behind, status: drift.status });
+    // Paired: ours and check_postgres one after the other, on the same warm database.
+    const r = runCli(['check', '--dsn', dsn, '--only', 'sequence-drift', '--format', 'json']);
+    const t = r.json.targets[0]!;
+    const drift = t.results.find((x) => x.id === 'sequence-drift')!;
+    const behind = drift.findings.filter((f) => f.status === 'error').length;
+    samples.push({ wall: r.wall, rss: r.rssMb, roundTrips: t.roundTrips, drift: drift.durationMs, behind, status: drift.status, cp: checkPostgres(server, db) });
   }
+  const cps = samples.map((s) => s.cp).filter((x): x is number => x !== undefined);
   return {
     wall: median(samples.map((s) => s.wall)),
     drift: median(samples.map((s) => s.drift)),
+    rss: Math.max(...samples.map((s) => s.rss)),
     roundTrips: samples[0]!.roundTrips,
     behind: samples[0]!.behind,
     status: samples[0]!.status,
+    checkPostgres: cps.length ? median(cps) : undefined,
   };
 }
 
+function slowest(server: ThrowawayServer, db: string): string {
+  const r = runCli(['check', '--dsn', `postgresql://postgres@${server.host}:${server.port}/${db}`, '--format', 'json']);
+  const results = [...r.json.targets[0]!.results].sort((a, b) => b.durationMs - a.durationMs);
+  return `full check ${Math.round(r.wall)} ms in ${r.json.targets[0]!.roundTrips} round trips; slowest: ${results.slice(0, 3).map((x) => `${x.id} ${Math.round(x.durationMs)} ms`).join(', ')}`;
+}
+
 /** The two designs the check was chosen over, timed on a fresh connection each. */
-async function compare(major: number, size: number): Promise<void> {
-  const server = await startThrowawayServer({ major, settings: { ...DEFAULT_SETTINGS, max_locks_per_transaction: 1024 } });
+async function compare(spec: string, size: number): Promise<void> {
+  const server = await startThrowawayServer({ server: spec, settings: { ...DEFAULT_SETTINGS, max_locks_per_transaction: 1024 } });
   try {
     const db = await build(server, size);
     const time = async (label: string, sql: string) => {
@@ -137,25 +177,32 @@ async function compare(major: number, size: number): Promise<void> {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const server = await startThrowawayServer({ major: args.major, settings: DEFAULT_SETTINGS });
-  try {
-    console.log(`PostgreSQL ${server.version}, shared_buffers ${DEFAULT_SETTINGS.shared_buffers}, max_connections ${DEFAULT_SETTINGS.max_connections}, max_locks_per_transaction 64 (defaults); median of ${args.runs} runs`);
-    console.log(`${'sequences'.padStart(10)} ${'check wall'.padStart(11)} ${'sequence-drift'.padStart(15)} ${'round trips'.padStart(12)}  result`);
-    for (const size of args.sizes) {
-      const db = await build(server, size);
-      const m = await measure(server, db, args.runs);
-      console.log(
-        `${String(size).padStart(10)} ${`${Math.round(m.wall)} ms`.padStart(11)} ${`${Math.round(m.drift)} ms`.padStart(15)} ${String(m.roundTrips).padStart(12)}  ${m.status}, ${m.behind} behind`,
-      );
-      await withClient(server, 'postgres', (c) => c.query(`DROP DATABASE ${db}`));
+  for (const spec of args.servers) {
+    const server = await startThrowawayServer({ server: spec, settings: DEFAULT_SETTINGS });
+    try {
+      const jit = await withClient(server, 'postgres', async (c) => (await c.query("SELECT current_setting('jit', true) AS j")).rows[0].j as string | null);
+      console.log(`\n${server.name}: jit ${jit ?? 'absent'}, shared_buffers ${DEFAULT_SETTINGS.shared_buffers}, max_connections ${DEFAULT_SETTINGS.max_connections}, max_locks_per_transaction 64 (defaults); median of ${args.runs} runs`);
+      console.log(`${'tables'.padStart(8)} ${'behind'.padStart(7)} ${'found'.padStart(6)} ${'check wall'.padStart(11)} ${'seq-drift'.padStart(10)} ${'round trips'.padStart(12)} ${'peak RSS'.padStart(9)} ${'check_postgres'.padStart(15)} ${'ratio'.padStart(6)}`);
+      for (const size of args.sizes) {
+        const db = await build(server, size);
+        const m = await measure(server, db, args.runs);
+        const expected = Math.ceil(size / 7);
+        const ratio = m.checkPostgres ? (m.wall / m.checkPostgres).toFixed(2) : 'n/a';
+        console.log(
+          `${String(size).padStart(8)} ${String(expected).padStart(7)} ${String(m.behind).padStart(6)} ${`${Math.round(m.wall)} ms`.padStart(11)} ${`${Math.round(m.drift)} ms`.padStart(10)} ${String(m.roundTrips).padStart(12)} ${`${Math.round(m.rss)} MB`.padStart(9)} ${(m.checkPostgres ? `${Math.round(m.checkPostgres)} ms` : 'not installed').padStart(15)} ${ratio.padStart(6)}${m.behind === expected ? '' : '  MISSED SOME'}`,
+        );
+        if (size === 10_000) console.log(`         ${slowest(server, db)}`);
+        await withClient(server, 'postgres', (c) => c.query(`DROP DATABASE ${db}`));
+      }
+    } finally {
+      await server.stop();
     }
-  } finally {
-    await server.stop();
   }
+  console.log('\ntargets: every behind sequence found; wall time at most 1.0x check_postgres --action=sequence; peak RSS under 100 MB; linear growth');
   if (args.compare) {
     const size = Math.max(...args.sizes);
     console.log(`\nAlternatives at ${size} sequences (max_locks_per_transaction raised to 1024 so that they can finish):`);
-    await compare(args.major, size);
+    await compare(args.servers[0]!, size);
   }
 }
 
