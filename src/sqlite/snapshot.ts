@@ -76,13 +76,31 @@ function quoteSqliteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** The asset name scripts/build-exe.mjs gives sql-wasm.wasm inside the single executable. */
+export const SQL_WASM_ASSET = 'sql-wasm.wasm';
+
+/**
+ * In the single executable there is no node_modules for sql.js to find its .wasm file in, so it
+ * gets the bytes from the executable's asset; elsewhere sql.js finds the file beside itself.
+ */
+async function sqlJsConfig(): Promise<Record<string, unknown>> {
+  let sea: typeof import('node:sea') | undefined;
+  try {
+    sea = await import('node:sea');
+  } catch {
+    // Node before 20.12 has no node:sea, and so runs no single executable.
+  }
+  if (!sea?.isSea()) return {};
+  return { wasmBinary: new Uint8Array(sea.getAsset(SQL_WASM_ASSET)) };
+}
+
 export async function readSqliteSnapshot(path: string): Promise<SqliteSnapshot> {
   const sizeBytes = statSync(path).size;
   const wal = `${path}-wal`;
   const walBytes = existsSync(wal) ? statSync(wal).size : 0;
   // Loaded only when a file is to be read: most runs never need SQLite.
   const { default: initSqlJs } = await import('sql.js');
-  const SQL = await initSqlJs();
+  const SQL = await initSqlJs(await sqlJsConfig());
   const db = new SQL.Database(readWhole(path, sizeBytes));
   try {
     let names: string[];
