@@ -3,13 +3,15 @@
 // directory, nothing writable). Where a Docker engine and the base image are present, the image
 // is built and `check` runs in it with a read-only root file system; elsewhere that test skips.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import yaml from 'js-yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers/built-cli.js';
 import { builtExe, EXE_SUPPORTED } from './helpers/built-exe.js';
 import { synapseSchemaSql } from './helpers/fixtures.js';
+import { readmeShellBlocks } from './helpers/readme.js';
 import { createDatabase, dsnFor, sharedServers } from './helpers/servers.js';
 
 const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
@@ -26,6 +28,38 @@ const all = (op: string) => instructions.filter((i) => i.op === op).map((i) => i
 const last = (op: string) => all(op).at(-1);
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const pg18 = () => sharedServers().find((s) => s.major === 18)!;
+const [readme] = readmeShellBlocks('Container image');
+const dockerBuild = readme!.find((l) => l.startsWith('docker build '))!.split(' ');
+const dockerRun = readme!.find((l) => l.startsWith('docker run '))!.split(' ');
+const tag = dockerBuild[dockerBuild.indexOf('-t') + 1]!;
+const k8s = yaml.load(readFileSync(join(ROOT, 'examples', 'kubernetes', 'synapse-deployment.yaml'), 'utf8')) as { spec: { template: { spec: { initContainers: { name: string; image: string; command: string[] }[] } } } };
+const initContainer = k8s.spec.template.spec.initContainers.find((c) => c.name === 'pg-preflight')!;
+
+function homeserverYaml(db: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pgpf-image-conf-'));
+  chmodSync(dir, 0o755);
+  const file = join(dir, 'homeserver.yaml');
+  writeFileSync(file, `database:\n  name: psycopg2\n  args:\n    user: postgres\n    dbname: ${db}\n    host: 127.0.0.1\n    port: ${pg18().port}\n`, { mode: 0o644 });
+  return file;
+}
+
+describe('README and examples name the image this Dockerfile builds', () => {
+  it('README builds it from a checkout as pg-preflight:VERSION after npm run build:exe, and runs it read-only', () => {
+    expect(readme![0]).toBe('npm ci && npm run build:exe');
+    expect(dockerBuild).toEqual(['docker', 'build', '-t', `pg-preflight:${pkg.version}`, '.']);
+    expect(dockerRun.slice(0, 5)).toEqual(['docker', 'run', '--rm', '--read-only', tag]);
+  });
+
+  it('the Kubernetes init container uses that image, pushed to a registry, and its pg-preflight command', () => {
+    expect(initContainer.image).toMatch(new RegExp(`^[\\w.-]+/${tag.replace(/[.]/g, '\\.')}$`));
+    expect(initContainer.command[0]).toBe(JSON.parse(last('ENTRYPOINT')!)[0]);
+  });
+
+  it('the container example copies the executable out of that image', () => {
+    expect(readFileSync(join(ROOT, 'examples', 'container', 'entrypoint.sh'), 'utf8')).toContain(`COPY --from=${tag} /usr/local/bin/pg-preflight /usr/local/bin/pg-preflight`);
+    expect(all('COPY')[0]).toMatch(/ \/usr\/local\/bin\/pg-preflight$/);
+  });
+});
 
 describe('Dockerfile', () => {
   it('one base, pinned to a digest or a release (never latest or a bare name)', () => {
@@ -65,6 +99,9 @@ describe('Dockerfile', () => {
       bin = join(dir, 'pg-preflight');
       copyFileSync(builtExe(), bin);
       chmodSync(bin, 0o555);
+      // Beside it, since that user may not be able to read the checkout.
+      copyFileSync(join(ROOT, 'examples', 'container', 'entrypoint.sh'), join(dir, 'entrypoint.sh'));
+      chmodSync(join(dir, 'entrypoint.sh'), 0o555);
     }, 180_000);
 
     it('the image\'s user and home are set numerically and to a place that does not exist', () => {
@@ -78,6 +115,36 @@ describe('Dockerfile', () => {
       expect(help.stdout).toMatch(/^pg-preflight \[command\] \[options\]/);
       expect(help.status).toBe(0);
       expect(entrypoint(['--version']).stdout).toBe(`${pkg.version}\n`);
+    });
+
+    it('the README\'s docker run line, with its DSN pointed at a throwaway database', async () => {
+      const db = await createDatabase(pg18(), 'image_readme', { setup: synapseSchemaSql(94) });
+      const args = dockerRun.slice(5).map((a) => (a.startsWith('postgresql://') ? dsnFor(pg18(), db) : a));
+      expect(args[0]).toBe('check');
+      const r = entrypoint(args);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    });
+
+    it('the Kubernetes init container\'s command passes against a healthy database', async () => {
+      const db = await createDatabase(pg18(), 'image_k8s', { setup: synapseSchemaSql(94) });
+      const config = homeserverYaml(db);
+      const r = entrypoint(initContainer.command.slice(1).map((a) => (a === '/data/homeserver.yaml' ? config : a)));
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    });
+
+    it('examples/container/entrypoint.sh with this executable as pg-preflight: checks, then execs the real command', async () => {
+      const db = await createDatabase(pg18(), 'image_entry', { setup: synapseSchemaSql(94) });
+      const r = spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '/bin/sh', join(dirname(bin), 'entrypoint.sh'), '/bin/echo', 'homeserver starting'], {
+        encoding: 'utf8',
+        cwd: '/',
+        env: { PATH: `${dirname(bin)}:/usr/bin:/bin`, HOME: '/nonexistent', SYNAPSE_CONFIG_PATH: homeserverYaml(db), PG_PREFLIGHT_WAIT: '10' },
+        timeout: 60_000,
+      });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/Summary: (.*, )?\d+ ok[\s\S]*\nhomeserver starting\n$/);
+      expect(r.status).toBe(0);
     });
 
     it('check against a database: exit 0, as the image\'s user, who may write nowhere here', async () => {
@@ -95,11 +162,12 @@ describe('Dockerfile', () => {
   const why = !engine ? 'no Docker engine reachable' : !haveBase ? `base image ${base} not present (no registry is reachable)` : '';
   it.skipIf(!haveBase || !EXE_SUPPORTED)(`docker build, then check in the image with --read-only${why ? ` (skipped: ${why})` : ''}`, async () => {
     builtExe();
-    const tag = `pg-preflight:${pkg.version}-test`;
     const built = spawnSync('docker', ['build', '--pull=false', '-t', tag, ROOT], { encoding: 'utf8', timeout: 300_000 });
     expect(built.status, built.stderr).toBe(0);
     const db = await createDatabase(pg18(), 'image_docker', { setup: synapseSchemaSql(94) });
-    const r = spawnSync('docker', ['run', '--rm', '--read-only', '--network', 'host', tag, 'check', '--dsn', dsnFor(pg18(), db)], { encoding: 'utf8', timeout: 120_000 });
+    // The README's docker run line, on the host's network to reach the throwaway server.
+    const args = dockerRun.slice(2).map((a) => (a.startsWith('postgresql://') ? dsnFor(pg18(), db) : a));
+    const r = spawnSync('docker', ['run', '--network', 'host', ...args], { encoding: 'utf8', timeout: 120_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(spawnSync('docker', ['run', '--rm', '--read-only', '--entrypoint', 'id', tag, '-u'], { encoding: 'utf8' }).stdout.trim()).not.toBe('0');

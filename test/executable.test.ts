@@ -11,6 +11,7 @@ import { ROOT } from './helpers/built-cli.js';
 import { runCli } from './helpers/cli.js';
 import { builtExe, EXE_SUPPORTED } from './helpers/built-exe.js';
 import { fixtureSql, synapseSchemaSql } from './helpers/fixtures.js';
+import { readmeShellBlocks } from './helpers/readme.js';
 import { createDatabase, dsnFor, sharedServers } from './helpers/servers.js';
 
 const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
@@ -43,6 +44,26 @@ describe.skipIf(!EXE_SUPPORTED)(`the single executable (skipped: it is built for
     const r = run(['explain', 'sqlite-port']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^sqlite-port: /);
+  });
+
+  it('the README\'s commands: npm run build:exe makes it, install puts it on PATH, and it checks a homeserver.yaml', async () => {
+    const [lines] = readmeShellBlocks('Single executable (linux-x64, no Node.js needed)');
+    expect(lines![0]).toBe('npm ci && npm run build:exe');
+    expect(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts['build:exe']).toMatch(/&& node scripts\/build-exe\.mjs$/);
+    const bin = mkdtempSync(join(tmpdir(), 'pgpf-exe-bin-'));
+    const install = lines![1]!.replace('/usr/local/bin/', `${bin}/`).split(' ');
+    expect(install).toEqual(['install', '-m', '0755', 'dist/exe/pg-preflight-linux-x64', `${bin}/pg-preflight`]);
+    expect(spawnSync(install[0]!, install.slice(1), { cwd: ROOT }).status).toBe(0);
+    const server = sharedServers().find((s) => s.major === 18)!;
+    const db = await createDatabase(server, 'exe_readme', { setup: synapseSchemaSql(94) });
+    const config = join(bin, 'homeserver.yaml');
+    writeFileSync(config, `database:\n  name: psycopg2\n  args:\n    user: postgres\n    dbname: ${db}\n    host: ${server.host}\n    port: ${server.port}\n`);
+    const [command, ...args] = lines![2]!.replace('/etc/matrix-synapse/homeserver.yaml', config).split(' ');
+    expect(command).toBe('pg-preflight');
+    const r = spawnSync(command!, args, { encoding: 'utf8', env: { ...ENV, PATH: bin }, cwd: tmpdir() });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/Summary: (.*, )?\d+ ok/);
+    expect(r.status).toBe(0);
   });
 
   describe.each(sharedServers())('on PostgreSQL $major', (server) => {

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BUILT_CLI, builtCli, ROOT } from './helpers/built-cli.js';
 import { createDatabase, dsnFor, sharedServers } from './helpers/servers.js';
 import { synapseSchemaSql } from './helpers/fixtures.js';
+import { readmeShellBlocks } from './helpers/readme.js';
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const repoBase = /^git\+(https:\/\/github\.com\/[\w.-]+\/[\w.-]+?)\.git$/.exec(pkg.repository.url)?.[1];
@@ -43,9 +44,17 @@ describe('package.json', () => {
   });
 });
 
-describe('the bundle loads only what the command needs', () => {
-  const meta = JSON.parse(readFileSync(join(ROOT, 'dist', 'cli.meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+describe('README: install from a checkout', () => {
+  it('its two commands come first, and npm run demo runs the bin the package installs', () => {
+    expect(readmeShellBlocks('From a checkout: try it (two commands)')).toEqual([['npm ci && npm run demo'], ['npm test']]);
+    expect(pkg.scripts.demo).toBe(`npm run build --silent && node ${pkg.bin['pg-preflight']} demo`);
+    const demo = spawnSync(process.execPath, [BUILT_CLI, 'demo', '--no-color'], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/nonexistent' }, timeout: 120_000 });
+    expect(demo.stderr).toBe('');
+    expect(demo.status).toBe(0);
+  }, 120_000);
+});
 
+describe('the bundle loads only what the command needs', () => {
   /** The source files of every bundle file that Node loaded for this command line. */
   function sourcesLoaded(argv: string[]): string[] {
     const dir = mkdtempSync(join(tmpdir(), 'pgpf-load-'));
@@ -54,6 +63,8 @@ describe('the bundle loads only what the command needs', () => {
     writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';\nexport async function load(url, context, next) {\n  appendFileSync(${JSON.stringify(log)}, url + '\\n');\n  return next(url, context);\n}\n`);
     writeFileSync(join(dir, 'register.mjs'), "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n");
     spawnSync(process.execPath, ['--import', join(dir, 'register.mjs'), BUILT_CLI, ...argv], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/nonexistent' } });
+    // Read now, not when this file loads: beforeAll may have rebuilt the bundle.
+    const meta = JSON.parse(readFileSync(join(ROOT, 'dist', 'cli.meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
     const files = readFileSync(log, 'utf8').split('\n').filter((u) => u.startsWith('file:')).map((u) => relative(ROOT, fileURLToPath(u)));
     expect(files).toContain('dist/cli.mjs');
     return files.flatMap((f) => Object.keys(meta.outputs[f]?.inputs ?? {}));
@@ -104,6 +115,11 @@ describe('npm pack, then npm install -g of the tarball into an empty prefix', ()
     expect(files.filter((f) => /^dist\/(bench|scripts|exe)\/|\.map$|^dist\/cli\.meta\.json$|^(src|test|bench|scripts)\//.test(f))).toEqual([]);
     const shipped = JSON.parse(spawnSync('tar', ['-xOzf', tarball, 'package/package.json'], { encoding: 'utf8' }).stdout);
     expect(Object.keys(shipped.scripts).filter((s) => /^(pre|post)?install$/.test(s))).toEqual([]);
+  });
+
+  it('the README\'s npm commands are the ones run here', () => {
+    const [lines] = readmeShellBlocks('npm package');
+    expect(lines).toEqual(['npm ci && npm pack', `npm install -g ./${tarball.split('/').at(-1)}`, 'pg-preflight --help']);
   });
 
   it('pg-preflight --help, --version and check run from the prefix\'s bin', async () => {
