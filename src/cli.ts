@@ -1,19 +1,15 @@
 #!/usr/bin/env node
 // The command line: parse arguments, call the library, print, exit. No checking logic lives here;
-// each command is a module under src/cli/.
+// each command is a module under src/cli/, imported only when that command runs, and the error
+// reporters only when there is an error: `--help` loads yargs and the option lists, nothing else
+// (start-up time: bench/startup.ts).
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
-import { Chalk } from 'chalk';
 import { EXIT, PreflightError, usageError } from './errors.js';
 import { redact } from './redact.js';
-import { jsonErrorReport } from './reporters/json.js';
-import { renderError } from './reporters/text.js';
-import { checkCommand } from './cli/check-command.js';
-import { fixCommand, withFixOptions, type FixArgs } from './cli/fix-command.js';
-import { withCheckOptions, type CheckArgs, type Format } from './cli/common-options.js';
-import { completionCommand, parserDefinitions, SHELLS, type Shell } from './cli/completion.js';
-import { explainCommand, listCommand } from './cli/info-commands.js';
+import { withCheckOptions, withFixOptions, type CheckArgs, type FixArgs, type Format } from './cli/common-options.js';
+import { parserDefinitions, SHELLS, type Shell } from './cli/parser-definitions.js';
 import { processIo, useColor, type Io } from './cli/io.js';
 import { TOOL } from './version.js';
 
@@ -34,15 +30,19 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       .scriptName('pg-preflight')
       .usage('$0 [command] [options]\n\nChecks a PostgreSQL database before Synapse (or any application) starts on it, and prints the fix.')
       .command(['check', '$0'], 'Run the checks (the default command)', (y) => withCheckOptions(y), async (args) => {
+        const { checkCommand } = await import('./cli/check-command.js');
         code = await checkCommand(args as unknown as CheckArgs, io);
       })
       .command('fix', 'Show the SQL that moves lagging sequences forward; --apply runs it in one transaction', (y) => withFixOptions(y), async (args) => {
+        const { fixCommand } = await import('./cli/fix-command.js');
         code = await fixCommand(args as unknown as FixArgs, io);
       })
-      .command('list', 'List the checks', (y) => y.option('format', { choices: ['text', 'json'] as const, default: 'text' as Format }), (args) => {
+      .command('list', 'List the checks', (y) => y.option('format', { choices: ['text', 'json'] as const, default: 'text' as Format }), async (args) => {
+        const { listCommand } = await import('./cli/info-commands.js');
         code = listCommand(args as { format: Format }, io);
       })
-      .command('explain <id>', 'Explain what a check looks at and how to fix what it finds', (y) => y.positional('id', { type: 'string', demandOption: true }), (args) => {
+      .command('explain <id>', 'Explain what a check looks at and how to fix what it finds', (y) => y.positional('id', { type: 'string', demandOption: true }), async (args) => {
+        const { explainCommand } = await import('./cli/info-commands.js');
         code = explainCommand(String(args.id), io);
       })
       .command('demo', 'Start a throwaway PostgreSQL, break a Synapse-like database, check it, fix it, check again', (y) => y.option('color', { type: 'boolean', default: true }), async (args) => {
@@ -50,7 +50,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         const { runDemo } = await import('./demo.js');
         code = await runDemo({ color: useColor(args, io), write: io.stdout });
       })
-      .command('completion <shell>', 'Print a completion script for bash or zsh (commands, flags, check ids)', (y) => y.positional('shell', { choices: SHELLS, demandOption: true }), (args) => {
+      .command('completion <shell>', 'Print a completion script for bash or zsh (commands, flags, check ids)', (y) => y.positional('shell', { choices: SHELLS, demandOption: true }), async (args) => {
+        const { completionCommand } = await import('./cli/completion.js');
         code = completionCommand(args.shell as Shell, definitions, io);
       })
       .strict()
@@ -71,8 +72,13 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     if (helpText.length > 0) io.stdout(helpText.join('\n') + '\n');
   } catch (err) {
     if (err instanceof PreflightError) {
-      if (format === 'json') io.stdout(JSON.stringify(jsonErrorReport(err), null, 2) + '\n');
-      else io.stderr(renderError(err, new Chalk({ level: io.isTTY && !io.env.NO_COLOR ? 1 : 0 })) + '\n');
+      if (format === 'json') {
+        const { jsonErrorReport } = await import('./reporters/json.js');
+        io.stdout(JSON.stringify(jsonErrorReport(err), null, 2) + '\n');
+      } else {
+        const [{ renderError }, { Chalk }] = await Promise.all([import('./reporters/text.js'), import('chalk')]);
+        io.stderr(renderError(err, new Chalk({ level: io.isTTY && !io.env.NO_COLOR ? 1 : 0 })) + '\n');
+      }
       return err.exitCode;
     }
     const message = err instanceof Error ? err.message : String(err);

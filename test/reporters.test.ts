@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILTIN_CHECKS } from '../checks/index.js';
 import { resolveTargets } from '../src/config/resolve.js';
 import { defineCheck } from '../src/define-check.js';
-import { escapeData, escapeProperty, workflowCommand } from '../src/reporters/github.js';
+import { escapeData, escapeProperty, renderStepSummary, workflowCommand } from '../src/reporters/github.js';
 import { escapeHtml } from '../src/reporters/html.js';
-import { FORMATS, renderReport, renderStepSummary, type Format } from '../src/reporters/index.js';
+import { FORMATS, renderReport, type Format } from '../src/reporters/index.js';
 import { xmlAttr, xmlEscape } from '../src/reporters/junit.js';
 import { keyLine } from '../src/reporters/locate.js';
 import { escapeLabel } from '../src/reporters/prometheus.js';
@@ -336,8 +336,8 @@ describe('waived findings are shown as waived in every format', () => {
     report = await runChecks({ targets, checks: [waivedCheck] });
   });
 
-  it('SARIF: a suppression with the reason, at the line of the config key the finding names', () => {
-    const run = validSarif(render('sarif')).runs[0]!;
+  it('SARIF: a suppression with the reason, at the line of the config key the finding names', async () => {
+    const run = validSarif(await render('sarif')).runs[0]!;
     const [accepted, open] = run.results;
     expect(accepted!.suppressions).toEqual([{ kind: 'external', status: 'accepted', justification: `${REASON} (until 2099-12-31)` }]);
     expect(accepted!.locations[0]!.physicalLocation).toEqual({
@@ -349,34 +349,34 @@ describe('waived findings are shown as waived in every format', () => {
     expect(open!.locations[0]!.physicalLocation.region!.startLine).toBe(1);
   });
 
-  it('JUnit: the waived error is no failure and says waived; the open warning fails only with --fail-on warning', () => {
-    const testcase = (failOn: 'error' | 'warning') => parseJunit(render('junit', failOn)).testsuite[0]!.testcase[0]!;
-    const passing = testcase('error');
+  it('JUnit: the waived error is no failure and says waived; the open warning fails only with --fail-on warning', async () => {
+    const testcase = async (failOn: 'error' | 'warning') => parseJunit(await render('junit', failOn)).testsuite[0]!.testcase[0]!;
+    const passing = await testcase('error');
     expect(passing.failure).toBeUndefined();
     expect(passing['system-out']).toContain(`waived: ${REASON} (until 2099-12-31)`);
-    const failing = testcase('warning');
+    const failing = await testcase('warning');
     expect(failing.failure!['@_type']).toBe('warning');
     // The object is the database the suite is about: not repeated.
     expect(failing.failure!['@_message']).toBe('warning: a problem nobody accepted');
     expect(failing.failure!['#text']).toContain(`error: public.events_stream_seq: an accepted problem [waived: ${REASON} (until 2099-12-31)]`);
   });
 
-  it('GitHub: the waived finding is a notice that says so, at the config line', () => {
-    const { annotations } = parseWorkflowCommands(render('github'));
+  it('GitHub: the waived finding is a notice that says so, at the config line', async () => {
+    const { annotations } = parseWorkflowCommands(await render('github'));
     expect(annotations.map((a) => a.command)).toEqual(['notice', 'warning']);
     expect(annotations[0]!.properties).toEqual({ title: 'test-waived: error, waived', file: 'homeserver.yaml', line: String(lineOf(yamlText, '  allow_unsafe_locale: true')) });
     expect(annotations[0]!.message).toContain(REASON);
   });
 
-  it('Prometheus: waived="true", and the severity that counts is the open warning', () => {
-    const { samples } = parsePrometheus(render('prometheus'));
+  it('Prometheus: waived="true", and the severity that counts is the open warning', async () => {
+    const { samples } = parsePrometheus(await render('prometheus'));
     expect(samples.find((s) => s.name === 'pg_preflight_check_status')!.labels).toEqual({ database: 'master', check: 'test-waived', status: 'error', waived: 'true' });
     expect(samples.find((s) => s.name === 'pg_preflight_check_severity')!.value).toBe(3);
   });
 
-  it('text and JSON show the waiver', () => {
-    expect(render('text')).toContain(`waived (error) until 2099-12-31: ${REASON}`);
-    const json = JSON.parse(render('json'));
+  it('text and JSON show the waiver', async () => {
+    expect(await render('text')).toContain(`waived (error) until 2099-12-31: ${REASON}`);
+    const json = JSON.parse(await render('json'));
     expect(json.results[0].findings[0].waived).toEqual({ reason: REASON, expires: '2099-12-31' });
   });
 });
@@ -441,17 +441,17 @@ describe('a large report (thousands of findings in one check)', () => {
   };
   const ctx = { checks: [manyCheck] };
 
-  it('SARIF stays valid with one result per finding, each at a stable place in the database', () => {
-    const results = validSarif(renderReport('sarif', report, ctx)).runs[0]!.results;
+  it('SARIF stays valid with one result per finding, each at a stable place in the database', async () => {
+    const results = validSarif(await renderReport('sarif', report, ctx)).runs[0]!.results;
     expect(results).toHaveLength(N);
     expect(results[7]!.locations[0]!.physicalLocation.artifactLocation.uri).toBe('postgresql/synapse/public/seq_7');
     expect(new Set(results.map((r) => JSON.stringify((r as unknown as { partialFingerprints: unknown }).partialFingerprints))).size).toBe(N);
   });
 
-  it('JUnit and GitHub list every finding; the job summary stays under GitHub\'s 1 MiB', () => {
-    const junit = parseJunit(renderReport('junit', report, ctx)).testsuite[0]!.testcase[0]!;
+  it('JUnit and GitHub list every finding; the job summary stays under GitHub\'s 1 MiB', async () => {
+    const junit = parseJunit(await renderReport('junit', report, ctx)).testsuite[0]!.testcase[0]!;
     expect(junit.failure!['#text']!.split('\n').filter((l) => /^(error|warning): public\.seq_/.test(l))).toHaveLength(N);
-    expect(parseWorkflowCommands(renderReport('github', report, ctx)).annotations).toHaveLength(N);
+    expect(parseWorkflowCommands(await renderReport('github', report, ctx)).annotations).toHaveLength(N);
     const summary = renderStepSummary(report, ctx);
     expect(Buffer.byteLength(summary)).toBeLessThan(1024 * 1024);
     expect(summary).toContain(`… and ${N - 20} more findings`);

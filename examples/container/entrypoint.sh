@@ -2,15 +2,20 @@
 # Container entrypoint: check the database first (waiting for it to come up), then replace this
 # shell with the real command, which then runs as PID 1 and gets the container's signals.
 #
+#   COPY --from=pg-preflight:0.1.0 /usr/local/bin/pg-preflight /usr/local/bin/pg-preflight
 #   COPY entrypoint.sh /usr/local/bin/pg-preflight-entrypoint
 #   ENTRYPOINT ["/usr/local/bin/pg-preflight-entrypoint", "/start.py"]
+#
+# in a Dockerfile FROM Synapse's image: the first line takes the single executable from the image
+# this repository's Dockerfile builds (npm ci && npm run build:exe && docker build -t
+# pg-preflight:0.1.0 .), so the Synapse image needs no Node.js.
 #
 # A failing check stops the container (exit 1, the report in `docker logs`); a database that does
 # not come up within PG_PREFLIGHT_WAIT seconds exits 3. Settings, all optional:
 #   SYNAPSE_CONFIG_PATH  homeserver.yaml (default /data/homeserver.yaml, as in Synapse's image)
 #   PG_PREFLIGHT_WAIT    seconds to wait for the database (default 60)
 #   PG_PREFLIGHT         the command to run (default pg-preflight), e.g.
-#                        "node /opt/pg-preflight/dist/src/cli.js"
+#                        "node /opt/pg-preflight/dist/cli.mjs"
 set -eu
 
 if [ "$#" -eq 0 ]; then

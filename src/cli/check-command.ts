@@ -58,6 +58,6 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
     wait: waitFrom(args, args.quiet ? undefined : (note) => progress.note(redact(`pg-preflight: ${note}`, secrets))),
     onProgress: (p) => progress.update(p),
   }).finally(() => progress.stop());
-  writeReports(report, outputs, { io, secrets, checks: prepared.checks, failOn, color: useColor(args, io), quiet: args.quiet });
+  await writeReports(report, outputs, { io, secrets, checks: prepared.checks, failOn, color: useColor(args, io), quiet: args.quiet });
   return exitCodeFor(report, failOn);
 }

@@ -1,7 +1,6 @@
 import type { Argv } from 'yargs';
 import type { SessionLimits } from '../connection.js';
 import { usageError } from '../errors.js';
-import { parseIdList } from '../registry.js';
 import type { WaitOptions } from '../wait.js';
 import { FORMATS, type Format } from '../reporters/index.js';
 
@@ -39,6 +38,15 @@ export interface CheckArgs extends ConnectionArgs {
   workers?: number;
 }
 
+export interface FixArgs extends ConnectionArgs {
+  format: Format;
+  color: boolean;
+  apply: boolean;
+  force: boolean;
+  set?: string[];
+  thorough: boolean;
+}
+
 export function withConnectionOptions<T>(y: Argv<T>) {
   return y
     .option('dsn', { type: 'string', describe: 'Connection URI or "key=value" string; wins over --config and PG* variables', group: 'Connection:' })
@@ -71,6 +79,16 @@ export function withCheckOptions<T>(y: Argv<T>) {
     .option('workers', { type: 'number', describe: 'N more Synapse workers that use the shared database config (for connection-budget)', group: 'Checks:' });
 }
 
+export function withFixOptions<T>(y: Argv<T>) {
+  return withConnectionOptions(y)
+    .option('apply', { type: 'boolean', default: false, describe: 'Run the plan in one transaction (without it, only show it)', group: 'Fix:' })
+    .option('force', { type: 'boolean', default: false, describe: 'Apply even while other sessions are connected to the database', group: 'Fix:' })
+    .option('set', { type: 'string', array: true, describe: 'Set a check param: check-id.param=value', group: 'Fix:' })
+    .option('thorough', { type: 'boolean', default: false, describe: 'Read table maxima even without an index (slow on large tables)', group: 'Fix:' })
+    .option('format', { alias: 'f', choices: ['text', 'json'] as const, default: 'text' as Format, describe: 'Output format', group: 'Output:' })
+    .option('color', { type: 'boolean', default: true, describe: 'Colour text output', group: 'Output:' });
+}
+
 function seconds(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) throw usageError('usage', `--${name} must be a positive number of seconds`);
   return Math.round(value * 1000);
@@ -92,4 +110,3 @@ export function waitFrom(args: ConnectionArgs, onNote?: (note: string) => void):
   return { timeoutMs: Math.round(args.wait * 1000), intervalMs: seconds('wait-interval', args['wait-interval']), onNote };
 }
 
-export { parseIdList };

@@ -7,9 +7,9 @@ import { EXIT } from '../errors.js';
 import { allChecks } from '../registry.js';
 import { TOOL } from '../version.js';
 import type { Io } from './io.js';
+import { optionsOfParser, type ParserDefinitions, type Shell, type YargsOptions } from './parser-definitions.js';
 
-export const SHELLS = ['bash', 'zsh'] as const;
-export type Shell = (typeof SHELLS)[number];
+export { SHELLS, type Shell } from './parser-definitions.js';
 
 /**
  * Arguments whose values are check ids. yargs knows them only as strings; this is the one fact
@@ -40,49 +40,6 @@ export interface CompletionModel {
   checkIds: string[];
 }
 
-interface YargsOptions {
-  key: Record<string, boolean>;
-  alias: Record<string, string[]>;
-  boolean: string[];
-  number: string[];
-  string: string[];
-  choices: Record<string, string[]>;
-  default: Record<string, unknown>;
-  hiddenOptions: string[];
-}
-
-interface CommandHandler {
-  original: string;
-  builder: ((y: Argv) => Argv) | Record<string, unknown>;
-  demanded: { cmd: string[] }[];
-  optional: { cmd: string[] }[];
-}
-
-/** What completion needs of the parser, taken before parsing: running a command resets both. */
-export interface ParserDefinitions {
-  handlers: Record<string, CommandHandler>;
-  defaultCommand?: CommandHandler;
-  options: YargsOptions;
-}
-
-/**
- * The registered commands and the top-level options. yargs has no public call that lists the
- * commands; getCommandHandlers() is what its own help output reads. test/completion.test.ts
- * compares the script with --help, so a yargs release that changes this fails there, not on a
- * user's Tab key.
- */
-export function parserDefinitions(parser: Argv): ParserDefinitions {
-  const instance = (parser as unknown as { getInternalMethods(): { getCommandInstance(): { getCommandHandlers(): Record<string, CommandHandler>; defaultCommand?: CommandHandler } } })
-    .getInternalMethods()
-    .getCommandInstance();
-  return { handlers: instance.getCommandHandlers(), defaultCommand: instance.defaultCommand, options: optionsOfParser(parser) };
-}
-
-/** Parser.getOptions() is public in yargs but missing from @types/yargs. */
-function optionsOfParser(parser: Argv): YargsOptions {
-  return (parser as unknown as { getOptions(): YargsOptions }).getOptions();
-}
-
 function valueOf(name: string, o: YargsOptions): ValueKind | undefined {
   if (o.boolean.includes(name)) return undefined;
   if (CHECK_ID_ARGUMENTS.has(name)) return { kind: 'check-ids' };
@@ -97,11 +54,12 @@ function flag(name: string): string {
 }
 
 /** The options a builder declares, read back from a parser it was applied to. */
-function optionsOf(o: YargsOptions, positionals: Set<string>, globals: string[]): CompletedOption[] {
+function optionsOf(o: YargsOptions, positionals: Set<string>, globals: string[], top: YargsOptions): CompletedOption[] {
   const aliases = new Set(Object.values(o.alias).flat());
   const names = [...new Set([...Object.keys(o.key), ...globals])].filter((k) => !aliases.has(k) && !positionals.has(k) && !o.hiddenOptions.includes(k));
   return names.map((name) => {
-    const all = [flag(name), ...(o.alias[name] ?? []).map(flag)];
+    // A global option's aliases (-V) live on the top-level parser, not the command's.
+    const all = [flag(name), ...(o.alias[name] ?? (globals.includes(name) ? top.alias[name] : undefined) ?? []).map(flag)];
     // yargs reads --no-NAME as NAME=false; it is only worth offering for what is on by default.
     if (o.boolean.includes(name) && o.default[name] === true) all.push(`--no-${name}`);
     const value = valueOf(name, o);
@@ -120,7 +78,7 @@ export function completionModel(defs: ParserDefinitions): CompletionModel {
     const o = optionsOfParser(built);
     return {
       name,
-      options: optionsOf(o, new Set(positionalNames), globals),
+      options: optionsOf(o, new Set(positionalNames), globals, top),
       positionals: positionalNames.map((p) => valueOf(p, o) ?? { kind: 'any' }),
     };
   });

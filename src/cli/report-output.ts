@@ -6,7 +6,7 @@ import { usageError } from '../errors.js';
 import { assertWritable, writeFileAtomic } from '../output.js';
 import type { FailOn } from '../preflight.js';
 import { redact } from '../redact.js';
-import { FORMATS, isFormat, renderReport, renderStepSummary, secretFormsFor, type Format, type ReportContext } from '../reporters/index.js';
+import { FORMATS, isFormat, loadReporter, secretFormsOf, type Format, type ReportContext } from '../reporters/index.js';
 import type { Report } from '../runner.js';
 import type { Check } from '../types.js';
 import type { Io } from './io.js';
@@ -49,7 +49,7 @@ export interface WriteOptions {
   quiet: boolean;
 }
 
-export function writeReports(report: Report, plan: OutputPlan, opts: WriteOptions): void {
+export async function writeReports(report: Report, plan: OutputPlan, opts: WriteOptions): Promise<void> {
   const { io } = opts;
   const ctx: ReportContext = {
     checks: opts.checks,
@@ -59,19 +59,24 @@ export function writeReports(report: Report, plan: OutputPlan, opts: WriteOption
     baseDir: io.env.GITHUB_WORKSPACE || process.cwd(),
     quiet: opts.quiet,
   };
-  const render = (format: Format, color: boolean) => redact(renderReport(format, report, { ...ctx, color }), secretFormsFor(format, opts.secrets));
+  const render = async (format: Format, color: boolean) => {
+    const reporter = await loadReporter(format);
+    return redact(reporter.render(report, { ...ctx, color }), secretFormsOf(reporter, opts.secrets));
+  };
 
-  for (const e of plan.extra) writeFileAtomic(e.file, render(e.format, false));
-  if (plan.main.file) writeFileAtomic(plan.main.file, render(plan.main.format, false));
+  for (const e of plan.extra) writeFileAtomic(e.file, await render(e.format, false));
+  if (plan.main.file) writeFileAtomic(plan.main.file, await render(plan.main.format, false));
   else {
-    const out = render(plan.main.format, opts.color);
+    const out = await render(plan.main.format, opts.color);
     if (out.trim()) io.stdout(out);
   }
 
   const summaryFile = io.env.GITHUB_STEP_SUMMARY;
   if (summaryFile && [plan.main, ...plan.extra].some((o) => o.format === 'github')) {
+    const { renderStepSummary } = await import('../reporters/github.js');
+    const forms = secretFormsOf(await loadReporter('github'), opts.secrets);
     try {
-      appendFileSync(summaryFile, redact(renderStepSummary(report, ctx), secretFormsFor('github', opts.secrets)));
+      appendFileSync(summaryFile, redact(renderStepSummary(report, ctx), forms));
     } catch (err) {
       throw usageError('output-write', `cannot append the job summary to $GITHUB_STEP_SUMMARY (${summaryFile}): ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }

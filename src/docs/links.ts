@@ -1,32 +1,21 @@
 // Where a check's documentation lives, for reports that link to it (SARIF helpUri).
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { OWN_PACKAGE } from '../package-json.js';
 
 interface PackageInfo {
-  root: string;
+  root?: string;
   repository?: string;
   homepage?: string;
 }
 
-/** The package root and its links, found from this module whether it runs from src/ or dist/. */
-function readPackage(): PackageInfo | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const file = join(dir, 'package.json');
-    if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; homepage?: string; repository?: string | { url?: string } };
-      if (pkg.name === 'pg-preflight') {
-        const repo = typeof pkg.repository === 'string' ? pkg.repository : pkg.repository?.url;
-        return { root: dir, repository: repo, homepage: pkg.homepage };
-      }
-    }
-    dir = dirname(dir);
-  }
-  return undefined;
+function packageInfo(): PackageInfo | undefined {
+  if (!OWN_PACKAGE) return undefined;
+  const { json, root } = OWN_PACKAGE;
+  return { root, repository: typeof json.repository === 'string' ? json.repository : json.repository?.url, homepage: json.homepage };
 }
 
-const PACKAGE = readPackage();
+const PACKAGE = packageInfo();
 
 /** https://github.com/owner/name from the forms package.json allows (git+https, .git, github:owner/name). */
 function githubBase(repository: string | undefined): string | undefined {
@@ -47,7 +36,7 @@ export function checkDocPath(id: string): string {
 export function checkDocUri(id: string): string | undefined {
   const base = githubBase(PACKAGE?.repository);
   if (base) return `${base}/blob/HEAD/${checkDocPath(id)}`;
-  return PACKAGE ? pathToFileURL(join(PACKAGE.root, checkDocPath(id))).href : undefined;
+  return PACKAGE?.root ? pathToFileURL(join(PACKAGE.root, checkDocPath(id))).href : undefined;
 }
 
 /** The tool's home page for reports: package.json homepage or repository, else its npm page. */

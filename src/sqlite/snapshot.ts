@@ -8,6 +8,7 @@
 // -wal file (Synapse running, or not shut down cleanly) are not seen. The size of that file is
 // reported, so the check can say so.
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { usageError } from '../errors.js';
 
 export interface SqliteTable {
@@ -76,13 +77,32 @@ function quoteSqliteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** The asset name scripts/build-exe.mjs gives sql-wasm.wasm inside the single executable. */
+export const SQL_WASM_ASSET = 'sql-wasm.wasm';
+
+/**
+ * In the single executable there is no node_modules for sql.js to find its .wasm file in, so it
+ * gets the bytes from the executable's asset; elsewhere sql.js finds the file beside itself.
+ */
+function sqlJsConfig(): Record<string, unknown> {
+  let sea: typeof import('node:sea') | undefined;
+  try {
+    // require, not import(): a single executable cannot import(), even a built-in module.
+    sea = createRequire(import.meta.url)('node:sea') as typeof import('node:sea');
+  } catch {
+    // Node before 20.12 has no node:sea, and so runs no single executable.
+  }
+  if (!sea?.isSea()) return {};
+  return { wasmBinary: new Uint8Array(sea.getAsset(SQL_WASM_ASSET)) };
+}
+
 export async function readSqliteSnapshot(path: string): Promise<SqliteSnapshot> {
   const sizeBytes = statSync(path).size;
   const wal = `${path}-wal`;
   const walBytes = existsSync(wal) ? statSync(wal).size : 0;
   // Loaded only when a file is to be read: most runs never need SQLite.
   const { default: initSqlJs } = await import('sql.js');
-  const SQL = await initSqlJs();
+  const SQL = await initSqlJs(sqlJsConfig());
   const db = new SQL.Database(readWhole(path, sizeBytes));
   try {
     let names: string[];

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-export const BUILT_CLI = join(ROOT, 'dist', 'src', 'cli.js');
+/** The bin of package.json: the bundle scripts/build-cli.mjs makes. */
+export const BUILT_CLI = join(ROOT, 'dist', 'cli.mjs');
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -15,16 +16,20 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
+/** The newest modification time of the sources and build scripts that go into dist. */
+export function newestSourceMtime(): number {
+  return Math.max(newestMtime(join(ROOT, 'src')), newestMtime(join(ROOT, 'checks')), ...['build-cli.mjs', 'build-exe.mjs'].map((f) => statSync(join(ROOT, 'scripts', f)).mtimeMs));
+}
+
 function stale(): boolean {
   if (!existsSync(BUILT_CLI)) return true;
-  const source = Math.max(newestMtime(join(ROOT, 'src')), newestMtime(join(ROOT, 'checks')));
-  return statSync(BUILT_CLI).mtimeMs < source;
+  return statSync(BUILT_CLI).mtimeMs < newestSourceMtime();
 }
 
 /**
- * The CLI as users run it (node dist/src/cli.js), for tests that start it as a separate process
- * (shell scripts, systemd lines). Rebuilt when any source is newer than dist, under a lock so that
- * two test files never run tsc into dist at once.
+ * The CLI as users run it (node dist/cli.mjs, what `npm run build` makes and the package's bin is),
+ * for tests that start it as a separate process (shell scripts, systemd lines). Rebuilt when any
+ * source is newer than it, under a lock so that two test files never build into dist at once.
  */
 export function builtCli(): string {
   if (!stale()) return BUILT_CLI;
@@ -41,11 +46,11 @@ export function builtCli(): string {
   }
   try {
     if (stale()) {
-      const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
-      // tsc leaves an unchanged output file alone; touch the entry point so freshness is visible.
-      const now = new Date();
-      spawnSync('touch', ['-d', now.toISOString(), BUILT_CLI]);
+      // What `npm run build` runs: tsc for the library, then the bundle.
+      for (const command of [[join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], [join(ROOT, 'scripts', 'build-cli.mjs')]]) {
+        const r = spawnSync(process.execPath, command, { encoding: 'utf8', cwd: ROOT });
+        if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
+      }
     }
   } finally {
     rmSync(lock, { recursive: true, force: true });
