@@ -14,9 +14,6 @@
 // over the catalog, and one UNION ALL message without savepoints; and the floor any per-table
 // read has, opening and planning a query on each table without reading it.
 import pg from 'pg';
-import { resolveTargets } from '../src/config/resolve.js';
-import { allChecks } from '../src/registry.js';
-import { runChecks } from '../src/runner.js';
 import { startThrowawayServer, type ThrowawayServer } from '../src/throwaway/server.js';
 import { systemServerMajors } from '../src/throwaway/binaries.js';
 import { spawnSync } from 'node:child_process';
