@@ -81,7 +81,8 @@ function median(values: number[]): number {
 
 const CLI = join(import.meta.dirname, '..', 'src', 'cli.js');
 
-interface Run { wall: number; rssMb: number; json: { targets: { roundTrips: number; results: { id: string; status: string; durationMs: number; findings: { status: string; details?: Record<string, unknown> }[] }[] }[] } }
+interface Result { id: string; status: string; durationMs: number; findings: { status: string; details?: Record<string, unknown> }[] }
+interface Run { wall: number; rssMb: number; json: { targets: { roundTrips: number }[]; results: Result[] } }
 
 /** The CLI in a fresh process, as a pre-start hook runs it; peak RSS from GNU time where present. */
 function runCli(args: string[]): Run {
@@ -111,7 +112,7 @@ async function measure(server: ThrowawayServer, db: string, runs: number) {
     // Paired: ours and check_postgres one after the other, on the same warm database.
     const r = runCli(['check', '--dsn', dsn, '--only', 'sequence-drift', '--format', 'json']);
     const t = r.json.targets[0]!;
-    const drift = t.results.find((x) => x.id === 'sequence-drift')!;
+    const drift = r.json.results.find((x) => x.id === 'sequence-drift')!;
     const behind = drift.findings.filter((f) => f.status === 'error').length;
     samples.push({ wall: r.wall, rss: r.rssMb, roundTrips: t.roundTrips, drift: drift.durationMs, behind, status: drift.status, cp: checkPostgres(server, db) });
   }
@@ -129,7 +130,7 @@ async function measure(server: ThrowawayServer, db: string, runs: number) {
 
 function slowest(server: ThrowawayServer, db: string): string {
   const r = runCli(['check', '--dsn', `postgresql://postgres@${server.host}:${server.port}/${db}`, '--format', 'json']);
-  const results = [...r.json.targets[0]!.results].sort((a, b) => b.durationMs - a.durationMs);
+  const results = [...r.json.results].sort((a, b) => b.durationMs - a.durationMs);
   return `full check ${Math.round(r.wall)} ms in ${r.json.targets[0]!.roundTrips} round trips; slowest: ${results.slice(0, 3).map((x) => `${x.id} ${Math.round(x.durationMs)} ms`).join(', ')}`;
 }
 

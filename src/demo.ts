@@ -13,7 +13,7 @@ import { runChecks } from './runner.js';
 import { exitCodeFor } from './preflight.js';
 import { textReport } from './reporters/text.js';
 import { startThrowawayServer, type ThrowawayServer } from './throwaway/server.js';
-import { EXIT } from './errors.js';
+import { EXIT, PreflightError } from './errors.js';
 import { fixSequences } from './fix.js';
 import { fixTextReport } from './fix-report.js';
 import { quoteIdent, quoteLiteral } from './quote.js';
@@ -33,10 +33,14 @@ async function startAnyServer(): Promise<ThrowawayServer> {
       return await startThrowawayServer({ major });
     } catch (e) {
       last = e;
-      if (!(e instanceof Error && e.message.startsWith('no PostgreSQL'))) throw e;
+      if (!(e instanceof Error && e.message.startsWith('no PostgreSQL'))) break;
     }
   }
-  throw last;
+  // The machine, not pg-preflight: one line with the cause (the harness's errors name the fix).
+  const cause = (last instanceof Error ? last.message : String(last)).split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 2).join(': ');
+  throw new PreflightError(`the demo could not start a throwaway PostgreSQL: ${cause}`, EXIT.usage, 'demo-server', [
+    { kind: 'text', text: 'Run "npm ci" in the checkout (it installs the server binaries); as root, the server runs as the "postgres" (or "nobody") account, which must be able to read the temp directory.' },
+  ]);
 }
 
 async function connect(server: ThrowawayServer, database: string): Promise<pg.Client> {
