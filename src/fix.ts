@@ -191,8 +191,9 @@ function failureText(err: Error & { outsideTransaction?: string[] }, batch: numb
       : `no sequence was changed except ${outside.join(', ')}, set with setval (the role does not own ${outside.length > 1 ? 'them' : 'it'}), which a rollback does not undo and which only moved forward`;
   const message = err.message.replace(/\.$/, '');
   if (count === 1) return `${message}. The transaction was rolled back: ${rolledBack}. Fix the cause and run the fix again.`;
-  const before = batch === 0 ? 'no batch before it had committed' : `batch${batch > 1 ? 'es' : ''} 1${batch > 1 ? `-${batch}` : ''} of ${count} had committed (their sequences are fixed)`;
-  const after = batch + 1 < count ? `; batch${count - batch - 1 > 1 ? 'es' : ''} ${batch + 2}${count - batch - 1 > 1 ? `-${count}` : ''} were not attempted` : '';
+  const range = (from: number, to: number) => (from === to ? `batch ${from}` : `batches ${from}-${to}`);
+  const before = batch === 0 ? 'no batch before it had committed' : `${range(1, batch)} of ${count} had committed (their sequences are fixed)`;
+  const after = batch + 1 < count ? `; ${range(batch + 2, count)} ${batch + 2 === count ? 'was' : 'were'} not attempted` : '';
   return `${message}. Batch ${batch + 1} of ${count} was rolled back: in it, ${rolledBack}; ${before}${after}. Fix the cause and run the fix again: it picks up what is left.`;
 }
 
