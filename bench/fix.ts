@@ -7,7 +7,9 @@
 // Between runs the lagging sequences are put back where they were. Goal: fix --apply in under
 // twice the check's time, within the default lock table, in at most 4 round trips before it writes.
 //
-//   npm run build && node dist/bench/fix.js [--major 18] [--size 10000] [--every 7] [--runs 3]
+//   npm run build && node dist/bench/fix.js [--major 18] [--size 10000] [--every 7] [--runs 3] [--jit-off]
+//
+// --jit-off starts the server with jit = off (a Debian build has LLVM; the embedded ones do not).
 import pg from 'pg';
 import { resolveTargets } from '../src/config/resolve.js';
 import { fixingChecks, fixSequences } from '../src/fix.js';
@@ -19,7 +21,7 @@ function parseArgs(argv: string[]) {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  return { major: Number(value('major') ?? 18), size: Number(value('size') ?? 10_000), every: Number(value('every') ?? 7), runs: Number(value('runs') ?? 3) };
+  return { jitOff: argv.includes('--jit-off'), major: Number(value('major') ?? 18), size: Number(value('size') ?? 10_000), every: Number(value('every') ?? 7), runs: Number(value('runs') ?? 3) };
 }
 
 // PostgreSQL's own defaults, where the throwaway server's differ (it trims them for tests).
@@ -72,11 +74,11 @@ function median(values: number[]): number {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const server = await startThrowawayServer({ major: args.major, settings: DEFAULT_SETTINGS });
+  const server = await startThrowawayServer({ major: args.major, settings: args.jitOff ? { ...DEFAULT_SETTINGS, jit: 'off' } : DEFAULT_SETTINGS });
   try {
     const t0 = performance.now();
     const db = await build(server, args.size, args.every);
-    console.log(`PostgreSQL ${server.version}, ${args.size} serial tables, one in ${args.every} behind; default lock settings; built in ${Math.round(performance.now() - t0)} ms; median of ${args.runs} runs`);
+    console.log(`PostgreSQL ${server.version}, ${args.size} serial tables, one in ${args.every} behind; default lock settings${args.jitOff ? ', jit off' : ''}; built in ${Math.round(performance.now() - t0)} ms; median of ${args.runs} runs`);
     const dsn = `postgresql://postgres@${server.host}:${server.port}/${db}`;
     const { targets } = resolveTargets({ dsn, env: {} });
     const check: number[] = [];

@@ -63,8 +63,14 @@ export interface BatchFailure {
   outsideTransaction: string[];
 }
 
-/** Reading plans faster through indexes, as the checks do (state.ts INDEX_READS). */
-const READ_SETTINGS = { enable_seqscan: 'off' };
+/**
+ * Maxima through the index, as the checks read them (state.ts INDEX_READS). Before PostgreSQL 18
+ * enable_seqscan = off adds 1e10 to the cost of any sequential scan left in the plan, far past
+ * jit_above_cost: a server built with LLVM (Debian's) would compile every statement of arms.
+ */
+export function readSettings(major: number): Record<string, string> {
+  return major >= 11 && major < 18 ? { enable_seqscan: 'off', jit: 'off' } : { enable_seqscan: 'off' };
+}
 
 /**
  * Sequences per transaction: each holds one lock to the commit, and the reads need room for at
@@ -140,40 +146,38 @@ interface WriteRow extends Record<string, unknown> {
  * One transaction: BEGIN, lock, read (one round trip); set, COMMIT (the second). Returns each
  * group's outcome, or throws after rolling back, with which setvals (if any) stayed.
  */
-export async function applyBatch(session: Session, groups: readonly SequenceGroup[], lockBudget: number): Promise<(GroupOutcome | undefined)[]> {
-  const active = groups.filter((g) => !g.refusal);
-  const outcomes: (GroupOutcome | undefined)[] = groups.map(() => undefined);
-  if (active.length === 0) return outcomes;
-  const owned = active.filter((g) => g.owns);
+export async function applyBatch(session: Session, groups: readonly SequenceGroup[], lockBudget: number, major: number): Promise<GroupOutcome[]> {
+  const owned = groups.filter((g) => g.owns && !g.refusal);
   const outside: string[] = [];
   try {
     // READ COMMITTED whatever default_transaction_isolation says: the read must see what the
     // writers committed while the lock waited for them.
     const head = ['BEGIN ISOLATION LEVEL READ COMMITTED'];
     if (owned.length > 0) head.push(lockSql(owned));
-    const reads = savepointBatches(readArms(active), Math.max(1, lockBudget - active.length), READ_SETTINGS);
+    const reads = savepointBatches(readArms(groups), Math.max(1, lockBudget - groups.length), readSettings(major));
     const rows = await session.query<ReadRow>(`${head.join(';\n')};\n${reads}`);
     const read = new Map(rows.map((r) => [r.i, r]));
     const writes: string[] = [];
-    active.forEach((g, i) => {
+    groups.forEach((g, i) => {
       const r = read.get(i)!;
-      // Not yet handed out: setting it marks the value handed out, one step on at most.
-      if (r.c && r.t === r.l) return;
+      // A refused sequence is only read, to show where it is. A value not yet handed out
+      // (is_called false) is always set: that marks it handed out, one step on at most.
+      if (g.refusal || (r.c && r.t === r.l)) return;
       if (g.owns) writes.push(`ALTER SEQUENCE ${g.qualified} RESTART WITH ${r.t}`, `SELECT ${i} AS i, nextval(${quoteLiteral(g.qualified)})::text AS l`);
-      else writes.push(`SELECT ${i} AS i, setval(${quoteLiteral(g.qualified)}, ${r.t})::text AS l`);
+      else {
+        writes.push(`SELECT ${i} AS i, setval(${quoteLiteral(g.qualified)}, ${r.t})::text AS l`);
+        // Which setval ran is only known on success: on failure, every one sent is reported.
+        outside.push(g.label);
+      }
     });
     writes.push('COMMIT');
-    // The rows come back one per write; a setval is counted as soon as its statement ran, which
-    // is only known on success, so on failure every setval sent is reported as possibly applied.
-    for (const g of active) if (!g.owns) outside.push(g.label);
     const written = new Map((await session.query<WriteRow>(writes.join(';\n'))).map((w) => [w.i, w.l]));
-    active.forEach((g, i) => {
+    return groups.map((g, i) => {
       const r = read.get(i)!;
       const before = { lastValue: r.l, isCalled: r.c };
       const after = written.has(i) ? { lastValue: written.get(i)!, isCalled: true } : before;
-      outcomes[groups.indexOf(g)] = { before, after, target: r.t, changed: written.has(i), outsideTransaction: written.has(i) && !g.owns };
+      return { before, after, target: r.t, changed: written.has(i), outsideTransaction: written.has(i) && !g.owns };
     });
-    return outcomes;
   } catch (err) {
     await session.query('ROLLBACK').catch(() => undefined);
     throw Object.assign(err as Error, { outsideTransaction: outside });

@@ -127,12 +127,15 @@ export function fixProblem(fix: unknown): string | undefined {
 }
 
 // Client sessions only: autovacuum and other background workers come and go and do not write ids.
+// A role without pg_read_all_stats sees another role's session with backend_type NULL (as it sees
+// a background process): one with a user, in this database, counts, since it may be a writer.
 // Asked together with which planned sequences the role owns: one round trip.
 const SESSIONS_AND_OWNERS_SQL = `
 SELECT coalesce((SELECT json_agg(a ORDER BY a.pid)
                    FROM (SELECT pid, usename AS "user", application_name AS "applicationName", client_addr::text AS "clientAddr", state
                            FROM pg_stat_activity
-                          WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend') a), '[]') AS sessions,
+                          WHERE datname = current_database() AND pid <> pg_backend_pid()
+                            AND (backend_type = 'client backend' OR (backend_type IS NULL AND usename IS NOT NULL))) a), '[]') AS sessions,
        (SELECT coalesce(array_agg(coalesce(pg_has_role(c.relowner, 'USAGE'), false) ORDER BY u.n), '{}')
           FROM unnest($1::text[]) WITH ORDINALITY AS u(name, n) LEFT JOIN pg_class c ON c.oid = to_regclass(u.name)) AS owns`;
 
@@ -204,6 +207,7 @@ async function applyPlan(
   limits: SessionLimits,
   force: boolean,
   lockBudget: number,
+  major: number,
 ): Promise<Pick<FixTargetReport, 'refused' | 'applied' | 'applyError' | 'batches' | 'roundTripsBeforeWrite'>> {
   const session = await openSession(target, limits);
   try {
@@ -220,7 +224,7 @@ async function applyPlan(
       }
     });
     const batches = batchesOf(groups, sequencesPerBatch(lockBudget));
-    const outcomes: (GroupOutcome | undefined)[] = [];
+    const outcomes: GroupOutcome[] = [];
     const batchOf: number[] = [];
     let committed = 0;
     let applyError: string | undefined;
@@ -228,7 +232,7 @@ async function applyPlan(
     const roundTripsBeforeWrite = session.roundTrips() + 1;
     for (const [b, batch] of batches.entries()) {
       try {
-        for (const o of await applyBatch(session, batch, lockBudget)) {
+        for (const o of await applyBatch(session, batch, lockBudget, major)) {
           outcomes.push(o);
           batchOf.push(b + 1);
         }
@@ -243,17 +247,14 @@ async function applyPlan(
     const applied: AppliedFix[] = [];
     plan.forEach((p, k) => {
       const gi = groupOf[k]!;
-      const g = groups[gi]!;
       const o = outcomes[gi];
-      if (gi >= outcomes.length) return;
+      // Its batch was rolled back or not attempted.
+      if (!o) return;
       const first = !seen.has(gi);
       seen.add(gi);
-      if (!o) {
-        applied.push({ ...p, before: { lastValue: '?', isCalled: false }, after: { lastValue: '?', isCalled: false }, changed: false, batch: batchOf[gi]!, refused: g.refusal });
-        return;
-      }
+      const refused = groups[gi]!.refusal;
       // A second fix of the same sequence finds it where the first one left it.
-      applied.push({ ...p, before: first ? o.before : o.after, after: o.after, changed: first && o.changed, batch: batchOf[gi]! });
+      applied.push({ ...p, before: first ? o.before : o.after, after: o.after, changed: first && o.changed, batch: batchOf[gi]!, ...(refused ? { refused } : {}) });
     });
     return { applied, applyError, batches: { count: batches.length, committed, lockBudget }, roundTripsBeforeWrite };
   } finally {
@@ -292,7 +293,7 @@ export async function fixSequences(opts: FixOptions): Promise<FixReport> {
     reports.push(report);
     if (!opts.apply || plan.length === 0) continue;
     try {
-      Object.assign(report, await applyPlan(target, plan, limits, opts.force === true, lockBudgetOf(opts, checked.facts)));
+      Object.assign(report, await applyPlan(target, plan, limits, opts.force === true, lockBudgetOf(opts, checked.facts), checked.facts?.major ?? 10));
     } catch (err) {
       if (!(err instanceof PreflightError)) throw err;
       report.error = err;

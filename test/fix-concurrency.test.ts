@@ -134,4 +134,31 @@ describe.each(sharedServers())('fix --apply --force while writers write, Postgre
     }
     expect((await runCheck(server, db, 'sequence-drift')).status).toBe('ok');
   });
+
+  it('--force with other sessions connected: a sequence the role does not own (setval only, no lock) is left alone and reported', async () => {
+    const db = await createDatabase(server, 'fix_notowner_force', {
+      setup: 'CREATE TABLE t (id serial PRIMARY KEY); INSERT INTO t (id) SELECT generate_series(1, 25); CREATE TABLE mine (id integer); INSERT INTO mine VALUES (7);',
+    });
+    const role = `fixer_${db}`;
+    await sql(server, db, `CREATE ROLE ${role} LOGIN; GRANT SELECT ON t TO ${role}; GRANT SELECT, UPDATE ON SEQUENCE t_id_seq TO ${role}`);
+    // One sequence the role does own, so that the same run also applies something.
+    await sql(server, db, `CREATE SEQUENCE mine_seq; ALTER TABLE mine OWNER TO ${role}; ALTER SEQUENCE mine_seq OWNER TO ${role}; ALTER SEQUENCE mine_seq OWNED BY mine.id`);
+    const other = await client(server, db, 'synapse');
+    try {
+      const r = await fixSequences({ dsn: dsnFor(server, db, role), env: {}, apply: true, force: true });
+      const t = r.targets[0]!;
+      expect(r.exitCode).toBe(1);
+      expect(t.applied!.map((a) => [a.object, a.changed, a.after.lastValue, a.refused ?? null])).toEqual([
+        ['public.mine_seq', true, '7', null],
+        ['public.t_id_seq', false, '1', expect.stringMatching(/^not applied: the role does not own it, so it could only setval it, which cannot keep the 1 other session from taking ids meanwhile/)],
+      ]);
+      expect(t.remaining!.map((p) => ('object' in p ? p.object : ''))).toEqual(['public.t_id_seq']);
+    } finally {
+      await other.end();
+    }
+    // With nobody else connected, setval is safe again.
+    const alone = await fixSequences({ dsn: dsnFor(server, db, role), env: {}, apply: true });
+    expect(alone.exitCode).toBe(0);
+    expect(alone.targets[0]!.applied!.map((a) => [a.object, a.after.lastValue])).toEqual([['public.t_id_seq', '25']]);
+  });
 });

@@ -220,6 +220,29 @@ describe.each(sharedServers())('fix on PostgreSQL $major', (server) => {
     expect((await lastValues(server, db))['public.other_seq']).toBeNull();
   });
 
+  it('fix --plugin: a plugin module\'s declared fixes are applied from the command line', async () => {
+    const db = await createDatabase(server, 'fix_plugin_cli', { setup: 'CREATE SEQUENCE ticket_seq; CREATE TABLE tickets (number bigint); INSERT INTO tickets SELECT generate_series(1, 40);' });
+    const plugin = join(mkdtempSync(join(tmpdir(), 'pgpf-fix-plugin-')), 'tickets.mjs');
+    writeFileSync(
+      plugin,
+      `export default {
+  id: 'ticket-numbers', title: 'tickets', description: 'test plugin', docs: 'test plugin', fixes: ['sequence-advance'],
+  async run(ctx) {
+    const [r] = await ctx.query('SELECT (SELECT max(number) FROM tickets) > (SELECT last_value FROM ticket_seq) AS behind');
+    if (!r.behind) return { status: 'ok', message: 'ticket_seq is past the tickets' };
+    return { status: 'error', object: 'public.ticket_seq', message: 'ticket_seq is behind',
+      fix: { kind: 'sequence-advance', schema: 'public', sequence: 'ticket_seq', ascending: true, covers: ['(SELECT max(number) FROM public.tickets)'], summary: 'public.ticket_seq: behind the tickets' } };
+  },
+};
+`,
+    );
+    const r = await runCli(['fix', '--dsn', dsnFor(server, db), '--plugin', plugin, '--apply']);
+    expect(r.stdout).toMatch(/public\.ticket_seq: 1 → 40/);
+    expect(r.code).toBe(0);
+    const again = await runCli(['fix', '--dsn', dsnFor(server, db), '--plugin', plugin]);
+    expect(again.stdout).toContain('Nothing to fix');
+  });
+
   it('databases: split in two: each database gets its own plan and transaction', async () => {
     const setup = scenario('sequence-drift/fresh-install.sql', 'sequence-drift/downgrade.sql');
     const main = await createDatabase(server, 'fix_main', { setup });
