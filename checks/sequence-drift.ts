@@ -148,8 +148,8 @@ warning); older releases refuse to start. Synapse never checks user_id_seq, so t
 reported as info. Sequences that only your application uses are never repaired for you.
 Fix: the SQL printed for each sequence,
   SELECT setval('<sequence>', GREATEST((SELECT last_value FROM <sequence>), <max of each table>));
-which never lowers a sequence, or "pg-preflight fix --apply", which runs the same statements in
-one transaction with Synapse stopped.
+which never lowers a sequence, or "pg-preflight fix --apply", which sets the same values with
+Synapse stopped, atomically, each sequence locked against writers while its value is read and set.
 Cost: two or three round trips whatever the number of sequences. Maxima are read through a
 btree index on the column; a table above unindexed-row-limit rows without one is reported
 skipped (--thorough reads it with a full scan). Reads are batched under savepoints so that the
