@@ -107,7 +107,7 @@ async function main(): Promise<void> {
       if (a.applyError) throw new Error(a.applyError);
       outcome =
         `exit ${applied.exitCode}, ${a.applied!.filter((x) => x.changed).length} changed in ${a.batches!.count} transaction${a.batches!.count > 1 ? 's' : ''} ` +
-        `(lock budget ${a.batches!.lockBudget}); ${a.roundTripsBeforeWrite} round trips of the apply before its first write, after the checks' ${checkRoundTrips}`;
+        `(lock budget ${a.batches!.lockBudget}); ${a.roundTripsBeforeWrite} round trip of the apply before its first write, after the checks' ${a.checkRoundTrips}`;
       await reset(server, db, args.size, args.every);
     }
     const c = median(check);

@@ -14,6 +14,10 @@
 // throws away. A role that does not own a sequence can neither ALTER (lock) it nor RESTART it,
 // only setval it: that is done when no other session is connected, and refused otherwise.
 //
+// Round trips: one to refuse (other sessions, without --force), lock and read; one to write and
+// commit. The refusal is decided inside the first, before any lock is asked for, so that a
+// refused fix never makes Synapse's writers wait.
+//
 // Locks: each sequence's lock must be held until its change commits, and a rollback to savepoint
 // cannot release it while keeping the change. The table reads take their locks under a savepoint
 // rolled back as they reach the budget (batches.ts), but the sequence locks add up: when there
@@ -35,9 +39,6 @@ export interface SequenceGroup {
   covers: string[];
   /** Locks reading `covers` takes. */
   lockWeight: number;
-  owns: boolean;
-  /** Set when the sequence is left alone, with the reason. */
-  refusal?: string;
 }
 
 export interface SequenceValue {
@@ -53,15 +54,28 @@ export interface GroupOutcome {
   changed: boolean;
   /** Set with setval, which a rollback does not undo. */
   outsideTransaction: boolean;
+  /** Set when the sequence was left alone, with the reason. */
+  refused?: string;
 }
 
-export interface BatchFailure {
-  /** Index (0-based) of the batch that failed and was rolled back. */
-  batch: number;
-  message: string;
-  /** Sequences of that batch already set with setval, which the rollback did not undo. */
-  outsideTransaction: string[];
+/** Other sessions were connected and --force was not given: nothing was locked or changed. */
+export class OthersConnected extends Error {
+  constructor() {
+    super('other sessions are connected');
+  }
 }
+
+// Client sessions only: autovacuum and other background workers come and go and do not write ids.
+// A role without pg_read_all_stats sees another role's session with backend_type NULL (as it sees
+// a background process): one with a user, in this database, counts, since it may be a writer.
+const OTHERS_WHERE = `datname = current_database() AND pid <> pg_backend_pid()
+   AND (backend_type = 'client backend' OR (backend_type IS NULL AND usename IS NOT NULL))`;
+
+export const OTHER_SESSIONS_SQL = `
+SELECT pid, usename AS "user", application_name AS "applicationName", client_addr::text AS "clientAddr", state
+  FROM pg_stat_activity WHERE ${OTHERS_WHERE} ORDER BY pid`;
+
+const REFUSED = 'pg-preflight: other sessions are connected';
 
 /**
  * Maxima through the index, as the checks read them (state.ts INDEX_READS). Before PostgreSQL 18
@@ -94,11 +108,12 @@ function dollarTag(body: string): string {
 }
 
 /**
- * Locks each sequence in order. One statement for all, which says which sequence it was waiting
- * for when it fails (a lock timeout names no relation). START WITH its own start value changes
- * nothing but takes the lock.
+ * Without --force, refuses while other sessions are connected; then locks each sequence the role
+ * owns, in order. One statement for all, which says which sequence it was waiting for when it
+ * fails (a lock timeout names no relation). START WITH its own start value changes nothing but
+ * takes the lock.
  */
-export function lockSql(groups: readonly SequenceGroup[]): string {
+export function lockSql(groups: readonly SequenceGroup[], force: boolean): string {
   const names = `ARRAY[${groups.map((g) => quoteLiteral(g.qualified)).join(', ')}]::text[]`;
   const labels = `ARRAY[${groups.map((g) => quoteLiteral(g.label)).join(', ')}]::text[]`;
   const body = `
@@ -107,24 +122,32 @@ DECLARE
   labels text[] := ${labels};
   k int := 0;
 BEGIN
-  WHILE k < array_length(names, 1) LOOP
-    k := k + 1;
-    EXECUTE format('ALTER SEQUENCE %s START WITH %s', names[k], (SELECT seqstart FROM pg_sequence WHERE seqrelid = names[k]::regclass));
-  END LOOP;
-EXCEPTION WHEN OTHERS THEN
-  RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = labels[k] || ': ' || SQLERRM;
+  IF ${force ? 'false' : 'true'} AND EXISTS (SELECT FROM pg_stat_activity WHERE ${OTHERS_WHERE}) THEN
+    RAISE EXCEPTION '${REFUSED}';
+  END IF;
+  BEGIN
+    WHILE k < array_length(names, 1) LOOP
+      k := k + 1;
+      IF (SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = names[k]::regclass) THEN
+        EXECUTE format('ALTER SEQUENCE %s START WITH %s', names[k], (SELECT seqstart FROM pg_sequence WHERE seqrelid = names[k]::regclass));
+      END IF;
+    END LOOP;
+  EXCEPTION WHEN OTHERS THEN
+    RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = labels[k] || ': ' || SQLERRM;
+  END;
 END
 `;
   const tag = dollarTag(body);
   return `DO ${tag}${body}${tag}`;
 }
 
-/** One row per sequence: its value and its target, read while it is locked. */
+/** One row per sequence: its value, its target and whether the role owns it, read while it is locked. */
 function readArms(groups: readonly SequenceGroup[]): Arm[] {
   return groups.map((g, i) => ({
     sql:
       `SELECT ${i} AS i, s.last_value::text AS l, s.is_called AS c, ` +
-      `(${g.ascending ? 'GREATEST' : 'LEAST'}(s.last_value, ${g.covers.join(', ')}))::text AS t FROM ${g.qualified} s`,
+      `(${g.ascending ? 'GREATEST' : 'LEAST'}(s.last_value, ${g.covers.join(', ')}))::text AS t, ` +
+      `(SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = ${quoteLiteral(g.qualified)}::regclass) AS o FROM ${g.qualified} s`,
     // The sequence itself is locked already; its lock is not a new one.
     weight: g.lockWeight,
   }));
@@ -135,6 +158,7 @@ interface ReadRow extends Record<string, unknown> {
   l: string;
   c: boolean;
   t: string;
+  o: boolean;
 }
 
 interface WriteRow extends Record<string, unknown> {
@@ -143,27 +167,37 @@ interface WriteRow extends Record<string, unknown> {
 }
 
 /**
- * One transaction: BEGIN, lock, read (one round trip); set, COMMIT (the second). Returns each
- * group's outcome, or throws after rolling back, with which setvals (if any) stayed.
+ * One transaction: BEGIN, refuse or lock, read (one round trip); set, COMMIT (the second).
+ * Returns each group's outcome and the session's round trips before the write; throws OthersConnected, or the error after rolling back, with
+ * which setvals (if any) stayed.
  */
-export async function applyBatch(session: Session, groups: readonly SequenceGroup[], lockBudget: number, major: number): Promise<GroupOutcome[]> {
-  const owned = groups.filter((g) => g.owns && !g.refusal);
+export async function applyBatch(session: Session, groups: readonly SequenceGroup[], opts: { lockBudget: number; major: number; force: boolean }): Promise<{ outcomes: GroupOutcome[]; roundTripsBeforeWrite: number }> {
   const outside: string[] = [];
   try {
     // READ COMMITTED whatever default_transaction_isolation says: the read must see what the
-    // writers committed while the lock waited for them.
-    const head = ['BEGIN ISOLATION LEVEL READ COMMITTED'];
-    if (owned.length > 0) head.push(lockSql(owned));
-    const reads = savepointBatches(readArms(groups), Math.max(1, lockBudget - groups.length), readSettings(major));
+    // writers committed while the lock waited for them. The first row (i = -1) counts the other
+    // sessions, for the sequences only setval can set.
+    const head = [
+      'BEGIN ISOLATION LEVEL READ COMMITTED',
+      lockSql(groups, opts.force),
+      `SELECT -1 AS i, count(*)::text AS l, NULL::boolean AS c, NULL::text AS t, NULL::boolean AS o FROM pg_stat_activity WHERE ${OTHERS_WHERE}`,
+    ];
+    const reads = savepointBatches(readArms(groups), Math.max(1, opts.lockBudget - groups.length), readSettings(opts.major));
     const rows = await session.query<ReadRow>(`${head.join(';\n')};\n${reads}`);
     const read = new Map(rows.map((r) => [r.i, r]));
+    const others = Number(read.get(-1)!.l);
+    const refusal =
+      others === 0
+        ? undefined
+        : `not applied: the role does not own it, so it could only setval it, which cannot keep the ${others} other session${others > 1 ? 's' : ''} ` +
+          'from taking ids meanwhile; run as its owner, or with the other sessions stopped';
     const writes: string[] = [];
     groups.forEach((g, i) => {
       const r = read.get(i)!;
-      // A refused sequence is only read, to show where it is. A value not yet handed out
-      // (is_called false) is always set: that marks it handed out, one step on at most.
-      if (g.refusal || (r.c && r.t === r.l)) return;
-      if (g.owns) writes.push(`ALTER SEQUENCE ${g.qualified} RESTART WITH ${r.t}`, `SELECT ${i} AS i, nextval(${quoteLiteral(g.qualified)})::text AS l`);
+      // A value not yet handed out (is_called false) is always set: that marks it handed out,
+      // one step on at most.
+      if ((!r.o && refusal) || (r.c && r.t === r.l)) return;
+      if (r.o) writes.push(`ALTER SEQUENCE ${g.qualified} RESTART WITH ${r.t}`, `SELECT ${i} AS i, nextval(${quoteLiteral(g.qualified)})::text AS l`);
       else {
         writes.push(`SELECT ${i} AS i, setval(${quoteLiteral(g.qualified)}, ${r.t})::text AS l`);
         // Which setval ran is only known on success: on failure, every one sent is reported.
@@ -171,15 +205,18 @@ export async function applyBatch(session: Session, groups: readonly SequenceGrou
       }
     });
     writes.push('COMMIT');
+    const roundTripsBeforeWrite = session.roundTrips();
     const written = new Map((await session.query<WriteRow>(writes.join(';\n'))).map((w) => [w.i, w.l]));
-    return groups.map((g, i) => {
+    const outcomes = groups.map((g, i) => {
       const r = read.get(i)!;
       const before = { lastValue: r.l, isCalled: r.c };
       const after = written.has(i) ? { lastValue: written.get(i)!, isCalled: true } : before;
-      return { before, after, target: r.t, changed: written.has(i), outsideTransaction: written.has(i) && !g.owns };
+      return { before, after, target: r.t, changed: written.has(i), outsideTransaction: written.has(i) && !r.o, ...(!r.o && refusal ? { refused: refusal } : {}) };
     });
+    return { outcomes, roundTripsBeforeWrite };
   } catch (err) {
     await session.query('ROLLBACK').catch(() => undefined);
+    if ((err as Error).message === REFUSED) throw new OthersConnected();
     throw Object.assign(err as Error, { outsideTransaction: outside });
   }
 }

@@ -11,7 +11,7 @@ import { resolveTargets, type TargetInput } from './config/resolve.js';
 import type { DatabaseTarget } from './config/target.js';
 import { DEFAULT_LIMITS, openSession, type SessionLimits } from './connection.js';
 import { EXIT, PreflightError } from './errors.js';
-import { applyBatch, batchesOf, sequencesPerBatch, type GroupOutcome, type SequenceGroup, type SequenceValue } from './fix-apply.js';
+import { applyBatch, batchesOf, OTHER_SESSIONS_SQL, OthersConnected, sequencesPerBatch, type GroupOutcome, type SequenceGroup, type SequenceValue } from './fix-apply.js';
 import { FIX_KINDS, type Fix } from './fix-types.js';
 import { quoteQualified } from './quote.js';
 import { allChecks } from './registry.js';
@@ -94,7 +94,9 @@ export interface FixTargetReport {
   applyError?: string;
   /** After --apply: what still needs attention (fixes not applied, errors no fix addresses). */
   remaining?: (PlannedFix | Unfixable)[];
-  /** Round trips --apply made before its first write (after the checks). */
+  /** Round trips of the checks that made the plan (on their own connection). */
+  checkRoundTrips?: number;
+  /** Round trips --apply made before its first write (after the checks' own), when it got that far. */
   roundTripsBeforeWrite?: number;
   /** The database could not be reached. */
   error?: PreflightError;
@@ -125,19 +127,6 @@ export function fixProblem(fix: unknown): string | undefined {
   if (typeof f.summary !== 'string') return 'it has no summary';
   return undefined;
 }
-
-// Client sessions only: autovacuum and other background workers come and go and do not write ids.
-// A role without pg_read_all_stats sees another role's session with backend_type NULL (as it sees
-// a background process): one with a user, in this database, counts, since it may be a writer.
-// Asked together with which planned sequences the role owns: one round trip.
-const SESSIONS_AND_OWNERS_SQL = `
-SELECT coalesce((SELECT json_agg(a ORDER BY a.pid)
-                   FROM (SELECT pid, usename AS "user", application_name AS "applicationName", client_addr::text AS "clientAddr", state
-                           FROM pg_stat_activity
-                          WHERE datname = current_database() AND pid <> pg_backend_pid()
-                            AND (backend_type = 'client backend' OR (backend_type IS NULL AND usename IS NOT NULL))) a), '[]') AS sessions,
-       (SELECT coalesce(array_agg(coalesce(pg_has_role(c.relowner, 'USAGE'), false) ORDER BY u.n), '{}')
-          FROM unnest($1::text[]) WITH ORDINALITY AS u(name, n) LEFT JOIN pg_class c ON c.oid = to_regclass(u.name)) AS owns`;
 
 /** Splits the findings of the fixing checks into the plan and what the plan leaves alone. */
 function planFrom(t: TargetReport): { plan: PlannedFix[]; unfixable: Unfixable[] } {
@@ -176,7 +165,7 @@ function groupsOf(plan: PlannedFix[]): { groups: SequenceGroup[]; groupOf: numbe
     const qualified = quoteQualified(p.sequence.schema, p.sequence.name);
     let i = byName.get(qualified);
     if (i === undefined) {
-      i = groups.push({ sequence: p.sequence, qualified, label: displayName(p.sequence.schema, p.sequence.name), ascending: p.ascending, covers: [], lockWeight: 0, owns: true }) - 1;
+      i = groups.push({ sequence: p.sequence, qualified, label: displayName(p.sequence.schema, p.sequence.name), ascending: p.ascending, covers: [], lockWeight: 0 }) - 1;
       byName.set(qualified, i);
     }
     groups[i]!.covers.push(...p.covers);
@@ -212,33 +201,24 @@ async function applyPlan(
   const session = await openSession(target, limits);
   try {
     const { groups, groupOf } = groupsOf(plan);
-    const [row] = await session.query<{ sessions: OtherSession[]; owns: boolean[] }>(SESSIONS_AND_OWNERS_SQL, [groups.map((g) => g.qualified)]);
-    const others = row!.sessions;
-    if (others.length > 0 && !force) return { refused: { sessions: others } };
-    groups.forEach((g, i) => {
-      g.owns = row!.owns[i] === true;
-      if (!g.owns && others.length > 0) {
-        g.refusal =
-          `not applied: the role does not own it, so it could only setval it, which cannot keep the ${others.length} other session${others.length > 1 ? 's' : ''} ` +
-          'from taking ids meanwhile; run as its owner, or with the other sessions stopped';
-      }
-    });
     const batches = batchesOf(groups, sequencesPerBatch(lockBudget));
     const outcomes: GroupOutcome[] = [];
     const batchOf: number[] = [];
     let committed = 0;
     let applyError: string | undefined;
-    // The opening round trip, plus the one per batch that locks and reads before it writes.
-    const roundTripsBeforeWrite = session.roundTrips() + 1;
+    let roundTripsBeforeWrite: number | undefined;
     for (const [b, batch] of batches.entries()) {
       try {
-        for (const o of await applyBatch(session, batch, lockBudget, major)) {
+        const done = await applyBatch(session, batch, { lockBudget, major, force });
+        roundTripsBeforeWrite ??= done.roundTripsBeforeWrite;
+        for (const o of done.outcomes) {
           outcomes.push(o);
           batchOf.push(b + 1);
         }
         committed++;
       } catch (err) {
         if (err instanceof PreflightError) throw err;
+        if (err instanceof OthersConnected && b === 0) return { refused: { sessions: await session.query<OtherSession & Record<string, unknown>>(OTHER_SESSIONS_SQL) } };
         applyError = failureText(err as Error, b, batches.length);
         break;
       }
@@ -252,7 +232,7 @@ async function applyPlan(
       if (!o) return;
       const first = !seen.has(gi);
       seen.add(gi);
-      const refused = groups[gi]!.refusal;
+      const refused = o.refused;
       // A second fix of the same sequence finds it where the first one left it.
       applied.push({ ...p, before: first ? o.before : o.after, after: o.after, changed: first && o.changed, batch: batchOf[gi]!, ...(refused ? { refused } : {}) });
     });
@@ -289,7 +269,7 @@ export async function fixSequences(opts: FixOptions): Promise<FixReport> {
       continue;
     }
     const { plan, unfixable } = planFrom(checked);
-    const report: FixTargetReport = { target, serverVersion: checked.facts?.version, plan, unfixable };
+    const report: FixTargetReport = { target, serverVersion: checked.facts?.version, plan, unfixable, checkRoundTrips: checked.roundTrips };
     reports.push(report);
     if (!opts.apply || plan.length === 0) continue;
     try {

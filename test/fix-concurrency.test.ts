@@ -60,6 +60,8 @@ describe.each(sharedServers())('fix --apply --force while writers write, Postgre
       expect(t.plan.map((p) => [p.object, p.summary])).toEqual([['public.t_id_seq', expect.stringMatching(/last value 901, .*holds 1000/)]]);
       // Read under the lock, after the writer committed: the sequence was already past its rows.
       expect(t.applied!.map((a) => [a.object, a.before.lastValue, a.after.lastValue])).toEqual([['public.t_id_seq', '1101', '1101']]);
+      // The checks' catalog and value reads, and the facts; then one message refuses or locks and reads.
+      expect([t.checkRoundTrips, t.roundTripsBeforeWrite]).toEqual([3, 1]);
     } finally {
       await writer.end();
     }
