@@ -113,7 +113,7 @@ export interface FixReport {
 
 /** The checks `fix` runs: every one that declares a kind of fix this version can apply. */
 export function fixingChecks(extra: readonly Check[] = []): Check[] {
-  return allChecks(extra).filter((c) => (c.fixes ?? []).some((k) => FIX_KINDS.includes(k)));
+  return allChecks(extra).filter((c) => Array.isArray(c.fixes) && c.fixes.some((k) => FIX_KINDS.includes(k)));
 }
 
 /** What is wrong with a finding's fix (a plugin's, say), or undefined when it can be applied. */

@@ -43,7 +43,7 @@ describe.each(majors)('fix --apply in lock batches, PostgreSQL %i with max_locks
     // jit off: the checks' index reads (enable_seqscan = off) cost past jit_above_cost before 18,
     // and a build with LLVM (Debian's 15) compiles every statement of 600 sequences' reads, past
     // the client's timeout. That is the check's to fix (sequences/state.ts); this test is about locks.
-    const jit = major >= 11 && major < 18 ? { jit: 'off' } : {};
+    const jit: Record<string, string> = major >= 11 && major < 18 ? { jit: 'off' } : {};
     server = await startThrowawayServer({ major, settings: { max_locks_per_transaction: 10, ...jit } });
   }, 60_000);
   afterAll(async () => server?.stop());
