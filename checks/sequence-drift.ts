@@ -1,6 +1,6 @@
 import { defineCheck } from '../src/define-check.js';
 import { driftOf, isAscending, jsonInteger, type Drift } from '../src/sequences/drift.js';
-import { catchUp, displayName, type FixSpec } from '../src/sequences/remediation.js';
+import { catchUp, displayName, fixSetval } from '../src/sequences/remediation.js';
 import { lockBudgetFor, synapseSequencesFor } from '../src/sequences/scope.js';
 import { readSequenceStates, type ColumnState, type SequenceState } from '../src/sequences/state.js';
 import { describeHolder, type LockHolder } from '../src/lock-holders.js';
@@ -58,27 +58,26 @@ function behindFinding(s: SequenceState, d: Drift): Finding {
   const where = d.boundColumn ? columnLabel(d.boundColumn) : 'its tables';
   const up = isAscending(s);
   const state = s.isCalled ? `last value ${s.lastValue}` : `last value ${s.lastValue}, not handed out yet (so ${d.effective} counts)`;
-  const fix: FixSpec = {
-    sequence: { schema: s.schema, name: s.name },
-    ...catchUp(s),
-    summary: `${name}: last value ${d.effective}, ${where} holds ${d.bound} (gap ${d.gap})`,
-  };
+  const fix = catchUp(s, `${name}: last value ${d.effective}, ${where} holds ${d.bound} (gap ${d.gap})`);
+  const { sql } = fixSetval(fix);
   if (s.synapse && !s.synapse.checkedAtStartup) {
     // user_id_seq: Synapse never compares it (facts 3.2), so this is information, not a failure.
     return {
       status: 'info',
       object: name,
       message: `${name} is behind ${where}: ${state}, largest numeric user id ${d.bound} (gap ${d.gap}); Synapse never checks this sequence, and while it lags the numeric user ids Synapse generates (guests, registrations without a username) can collide with existing users`,
-      details: { ...details(s, d), fix },
-      remediation: [{ kind: 'sql', title: `Advance ${name} past the numeric user ids (never lowers it)`, text: fix.sql }],
+      details: details(s, d),
+      remediation: [{ kind: 'sql', title: `Advance ${name} past the numeric user ids (never lowers it)`, text: sql }],
+      fix,
     };
   }
   return {
     status: 'error',
     object: name,
     message: `${name} is behind ${where}: ${state}, table ${up ? 'maximum' : 'minimum'} ${d.bound} (gap ${d.gap}); ${consequence(s)}`,
-    details: { ...details(s, d), fix },
-    remediation: [{ kind: 'sql', title: `Advance ${name} past every row of ${listed(s.columns.filter((c) => !c.unread).map(columnName))} (never lowers it)`, text: fix.sql }],
+    details: details(s, d),
+    remediation: [{ kind: 'sql', title: `Advance ${name} past every row of ${listed(s.columns.filter((c) => !c.unread).map(columnName))} (never lowers it)`, text: sql }],
+    fix,
   };
 }
 
@@ -96,7 +95,7 @@ function outOfRangeFinding(s: SequenceState, d: Drift): Finding {
         kind: 'text',
         text: `Widen the sequence first (ALTER SEQUENCE ${name} AS bigint ${up ? 'NO MAXVALUE' : 'NO MINVALUE'}, if the column's type allows values that large), then run the setval below. pg-preflight fix leaves this one alone: it changes the sequence's definition.`,
       },
-      { kind: 'sql', title: 'After widening it', text: catchUp(s).sql },
+      { kind: 'sql', title: 'After widening it', text: fixSetval(catchUp(s, '')).sql },
     ],
   };
 }
@@ -136,6 +135,7 @@ export default defineCheck({
   title: 'Sequences are ahead of the rows in their tables',
   description: "Every sequence of Synapse's catalogue and every serial, OWNED BY or identity sequence is at or past the largest id already in its tables.",
   tags: ['synapse', 'sequences'],
+  fixes: ['sequence-advance'],
   params: {
     'unindexed-row-limit': {
       type: 'integer',
@@ -164,8 +164,8 @@ warning); older releases refuse to start. Synapse never checks user_id_seq, so t
 reported as info. Sequences that only your application uses are never repaired for you.
 Fix: the SQL printed for each sequence,
   SELECT setval('<sequence>', GREATEST((SELECT last_value FROM <sequence>), <max of each table>));
-which never lowers a sequence, or "pg-preflight fix --apply", which runs the same statements in
-one transaction with Synapse stopped.
+which never lowers a sequence, or "pg-preflight fix --apply", which sets the same values with
+Synapse stopped, atomically, each sequence locked against writers while its value is read and set.
 Cost: two or three round trips whatever the number of sequences. Maxima are read through a
 btree index on the column; a table above unindexed-row-limit rows without one is reported
 skipped (--thorough reads it with a full scan). Reads are batched under savepoints so that the

@@ -1,6 +1,6 @@
 import { defineCheck } from '../src/define-check.js';
 import { effectiveLastValue, jsonInteger } from '../src/sequences/drift.js';
-import { deleteStreamPositionsSql, displayName, streamPositionsCatchUp, type FixSpec, type SequenceName } from '../src/sequences/remediation.js';
+import { deleteStreamPositionsSql, displayName, fixSetval, streamPositionsCatchUp, type SequenceName } from '../src/sequences/remediation.js';
 import { lockBudgetFor, synapseSequencesFor } from '../src/sequences/scope.js';
 import { readSequenceStates, type SequenceState } from '../src/sequences/state.js';
 import { quoteQualified } from '../src/quote.js';
@@ -13,14 +13,15 @@ interface PositionRow extends Record<string, unknown> {
 }
 
 const TABLE_SQL = `
-SELECT n.nspname AS schema, c.relname AS name, has_table_privilege(c.oid, 'SELECT') AS readable
+SELECT n.nspname AS schema, c.relname AS name, has_table_privilege(c.oid, 'SELECT') AS readable,
+       (SELECT count(*)::int FROM pg_index i WHERE i.indrelid = c.oid) AS indexes
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.oid = to_regclass('stream_positions')`;
 
-function remediation(seq: SequenceState, table: SequenceName, stream: string, fix: FixSpec): Remediation[] {
+function remediation(seq: SequenceState, table: SequenceName, stream: string, setval: string): Remediation[] {
   const name = displayName(seq.schema, seq.name);
   return [
-    { kind: 'sql', title: `Preferred: advance ${name} past the highest position (once; it never lowers the sequence)`, text: fix.sql },
+    { kind: 'sql', title: `Preferred: advance ${name} past the highest position (once; it never lowers the sequence)`, text: setval },
     {
       kind: 'text',
       text:
@@ -42,6 +43,7 @@ export default defineCheck({
   title: 'stream_positions is not ahead of its sequences',
   description: "No stream's highest position in stream_positions is past the last value of the stream's sequence (Synapse refuses to start otherwise).",
   tags: ['synapse', 'sequences'],
+  fixes: ['sequence-advance'],
   params: {
     'lock-budget': {
       type: 'integer',
@@ -67,7 +69,7 @@ have to be repeated at every restart, and it discards what the writers recorded.
   async run(ctx) {
     const streams = synapseSequencesFor(ctx).filter((s) => s.streamName !== undefined);
     if (streams.length === 0) return { status: 'skipped', message: 'not a Synapse database holding the main data store: it has no stream sequences' };
-    const [table] = await ctx.query<{ schema: string; name: string; readable: boolean }>(TABLE_SQL);
+    const [table] = await ctx.query<{ schema: string; name: string; readable: boolean; indexes: number }>(TABLE_SQL);
     // Synapse before 1.21 (schema 58) had no stream_positions: nothing can be ahead yet, and the
     // upgrade creates it from the sequences.
     if (!table) return { status: 'ok', message: 'no stream_positions table (Synapse before 1.21): no stream position can be ahead of its sequence' };
@@ -111,19 +113,16 @@ have to be repeated at every restart, and it discards what the writers recorded.
       // Synapse: `if max_in_stream_positions and max_in_stream_positions > last_value` on the raw
       // MAX(stream_id); a 0 maximum never trips, and neither do backfill's negated positions.
       if (highest !== 0n && highest > effective) {
-        const fix: FixSpec = {
-          sequence: { schema: s.schema, name: s.name },
-          ...streamPositionsCatchUp(s, table, stream),
-          summary: `${name}: last value ${effective}, stream "${stream}" is at ${highest} in ${tableName} (gap ${highest - effective})`,
-        };
+        const fix = streamPositionsCatchUp(s, table, stream, 1 + table.indexes, `${name}: last value ${effective}, stream "${stream}" is at ${highest} in ${tableName} (gap ${highest - effective})`);
         findings.push({
           status: 'error',
           object: name,
           message:
             `stream "${stream}" is at ${highest} in ${tableName} (${shown}), ahead of ${name} (last value ${effective}${s.isCalled ? '' : ', not yet handed out'}; gap ${highest - effective}): ` +
             `Synapse refuses to start (IncorrectDatabaseSetup: the sequence is inconsistent with the stream position)`,
-          details: { ...baseDetails, gap: jsonInteger(highest - effective), fix },
-          remediation: remediation(s, table, stream, fix),
+          details: { ...baseDetails, gap: jsonInteger(highest - effective) },
+          remediation: remediation(s, table, stream, fixSetval(fix).sql),
+          fix,
         });
         continue;
       }

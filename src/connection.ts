@@ -86,7 +86,7 @@ const LOGIN_SETTINGS = ['max_parallel_workers_per_gather=0', 'DateStyle=ISO', 'I
  *   (20-60 ms a statement, measured on Debian's 15), and compilation cannot be interrupted by
  *   statement_timeout. Nothing a preflight runs is worth compiling.
  */
-function transactionSettings(versionNum: number): string[] {
+export function transactionSettings(versionNum: number): string[] {
   return versionNum >= 110000 ? ['SET LOCAL jit = off'] : [];
 }
 

@@ -41,17 +41,29 @@ function targetText(t: FixTargetReport, report: FixReport, c: InstanceType<typeo
     out.push('Stop Synapse and every worker (and anything else using the database), then run again; --force applies anyway, for sessions you know do not write.');
   }
   if (t.applied) {
-    out.push(`Applied in one transaction:`);
+    const b = t.batches;
+    if (!b || b.count === 1) out.push(`Applied in one transaction, each sequence locked against writers while its value was read and set:`);
+    else {
+      out.push(
+        `Applied in ${b.count} transactions (more sequences than one transaction may lock within the lock budget of ${b.lockBudget}), each atomic, in order: ` +
+          `${b.committed === b.count ? 'all committed' : `${b.committed} committed`}:`,
+      );
+    }
     for (const a of t.applied) {
+      const where = b && b.count > 1 ? ` ${c.dim(`[batch ${a.batch}]`)}` : '';
+      if (a.refused) {
+        out.push(`  ${c.red('✘')} ${a.object}: ${a.refused}${where}`);
+        continue;
+      }
       const change = a.changed ? `${a.before.lastValue} → ${a.after.lastValue}` : `unchanged at ${a.after.lastValue}`;
-      out.push(`  ${a.changed ? c.green('✔') : '-'} ${a.object}: ${change}${a.after.isCalled ? '' : ' (not yet handed out)'}`);
+      out.push(`  ${a.changed ? c.green('✔') : '-'} ${a.object}: ${change}${a.after.isCalled ? '' : ' (not yet handed out)'}${where}`);
     }
   }
   if (t.applyError) out.push(c.red(`Stopped: ${t.applyError}`));
   if (t.remaining) {
-    if (t.remaining.length === 0) out.push(c.green('Re-checked: no sequence is behind, no stream position is ahead.'));
+    if (t.remaining.length === 0) out.push(c.green('Verified under the lock: no sequence is behind, no stream position is ahead.'));
     else {
-      out.push(c.red(`Re-checked: ${t.remaining.length} still need${t.remaining.length > 1 ? '' : 's'} attention:`));
+      out.push(c.red(`Verified under the lock: ${t.remaining.length} still need${t.remaining.length > 1 ? '' : 's'} attention:`));
       for (const r of t.remaining) out.push(`  - ${isPlanned(r) ? r.summary : r.message}`);
     }
   }
@@ -80,6 +92,7 @@ export function fixJsonReport(report: FixReport) {
       unfixable: t.unfixable,
       refused: t.refused ?? null,
       applied: t.applied ?? null,
+      batches: t.batches ?? null,
       applyError: t.applyError ?? null,
       remaining: t.remaining ?? null,
       error: t.error ? { code: t.error.code, message: t.error.message, remediation: t.error.remediation } : null,

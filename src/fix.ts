@@ -1,24 +1,26 @@
-// `pg-preflight fix`: the sequence findings' SQL as a plan, and, with apply, that same change made
-// in one writable transaction on a database nobody else is connected to. Every statement sets a
-// sequence to GREATEST (LEAST counting down) of its own last_value and its rows, so it can only
-// move a sequence forward, and running the fix again changes nothing.
+// `pg-preflight fix`: the fixes the checks' findings carry (src/fix-types.ts), as a plan, and,
+// with apply, those changes made in writable transactions (src/fix-apply.ts) on a database nobody
+// else is connected to, or, with --force, one whose writers keep writing. Every change moves a
+// sequence to GREATEST (LEAST counting down) of its own value and its rows, so it can only move a
+// sequence forward, and running the fix again changes nothing.
 //
-// The plan prints setval, which is what a user pastes. setval is not transactional, though: a
-// rollback does not undo it. So --apply sets the same value with ALTER SEQUENCE ... RESTART WITH
-// followed by nextval(): PostgreSQL 10+ gives the sequence a new relfilenode for the ALTER, and
-// both are undone together if any later statement fails, so the plan applies whole or not at all.
+// Which checks: every check, built in or a plugin, that declares the kinds of fix it produces
+// (Check.fixes). The plan prints setval, which is what a user pastes; --apply sets the same value
+// transactionally under the sequence's lock.
 import { resolveTargets, type TargetInput } from './config/resolve.js';
 import type { DatabaseTarget } from './config/target.js';
-import { DEFAULT_LIMITS, openSession, type Session, type SessionLimits } from './connection.js';
+import { DEFAULT_LIMITS, openSession, type SessionLimits } from './connection.js';
 import { EXIT, PreflightError } from './errors.js';
-import { quoteLiteral, quoteQualified } from './quote.js';
-import { allChecks, findCheck } from './registry.js';
+import { applyBatch, batchesOf, OTHER_SESSIONS_SQL, OthersConnected, sequencesPerBatch, type GroupOutcome, type SequenceGroup, type SequenceValue } from './fix-apply.js';
+import { FIX_KINDS, type Fix } from './fix-types.js';
+import { quoteQualified } from './quote.js';
+import { allChecks } from './registry.js';
 import { runChecks, type TargetReport } from './runner.js';
-import type { FixSpec, SequenceName } from './sequences/remediation.js';
-import { statusAtLeast, type CheckOptions, type ParamValues, type Status } from './types.js';
+import { defaultLockBudget } from './sequences/batches.js';
+import { displayName, fixSetval, type SequenceName } from './sequences/remediation.js';
+import { statusAtLeast, type Check, type CheckOptions, type ParamValues, type ServerFacts, type Status } from './types.js';
 
-/** The checks whose findings `fix` can act on. */
-export const FIX_CHECK_IDS = ['sequence-drift', 'stream-positions'] as const;
+export type { SequenceValue } from './fix-apply.js';
 
 export interface FixOptions extends TargetInput {
   /** Run the plan; without it, only report it. */
@@ -28,6 +30,10 @@ export interface FixOptions extends TargetInput {
   limits?: Partial<SessionLimits>;
   options?: CheckOptions;
   params?: Record<string, ParamValues>;
+  /** Plugin checks, besides the built-in ones; those that declare `fixes` run. */
+  checks?: readonly Check[];
+  /** Locks one transaction of --apply may hold; default a quarter of the server's lock table. */
+  lockBudget?: number;
 }
 
 export interface PlannedFix {
@@ -38,12 +44,16 @@ export interface PlannedFix {
   summary: string;
   /** Exactly the SQL the finding prints. */
   sql: string;
-  /** The value that SQL gives setval; --apply sets it transactionally. */
+  /** The value that SQL gives setval; --apply computes it under the sequence's lock. */
   valueSql: string;
   ascending: boolean;
+  /** What the sequence must reach, one SQL expression each. */
+  covers: string[];
+  /** Locks reading `covers` takes. */
+  lockWeight: number;
 }
 
-/** A finding of the fix checks that no setval here addresses. */
+/** A finding of the fixing checks that carries no fix. */
 export interface Unfixable {
   check: string;
   status: Status;
@@ -59,15 +69,14 @@ export interface OtherSession {
   state: string | null;
 }
 
-export interface SequenceValue {
-  lastValue: string;
-  isCalled: boolean;
-}
-
 export interface AppliedFix extends PlannedFix {
   before: SequenceValue;
   after: SequenceValue;
   changed: boolean;
+  /** The transaction (1-based) it was applied in. */
+  batch: number;
+  /** Set when the sequence was left alone, with the reason. */
+  refused?: string;
 }
 
 export interface FixTargetReport {
@@ -77,12 +86,18 @@ export interface FixTargetReport {
   unfixable: Unfixable[];
   /** Set when other sessions were connected and --force was not given: nothing was changed. */
   refused?: { sessions: OtherSession[] };
-  /** Set after --apply: each statement with the sequence's value before and after it. */
+  /** Set after --apply: each planned fix with the sequence's value before and after it. */
   applied?: AppliedFix[];
+  /** After --apply: how many transactions the plan needed, and how many committed. */
+  batches?: { count: number; committed: number; lockBudget: number };
   /** Why applying stopped part-way (a permission, a timeout). */
   applyError?: string;
-  /** After --apply: what the checks still report that needs attention. */
+  /** After --apply: what still needs attention (fixes not applied, errors no fix addresses). */
   remaining?: (PlannedFix | Unfixable)[];
+  /** Round trips of the checks that made the plan (on their own connection). */
+  checkRoundTrips?: number;
+  /** Round trips --apply made before its first write (after the checks' own), when it got that far. */
+  roundTripsBeforeWrite?: number;
   /** The database could not be reached. */
   error?: PreflightError;
 }
@@ -96,122 +111,149 @@ export interface FixReport {
   durationMs: number;
 }
 
-// Client sessions only: autovacuum and other background workers come and go and do not write ids.
-const OTHER_SESSIONS_SQL = `
-SELECT pid, usename AS "user", application_name AS "applicationName", client_addr::text AS "clientAddr", state
-  FROM pg_stat_activity
- WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
- ORDER BY pid`;
-
-function isFixSpec(value: unknown): value is FixSpec {
-  const v = value as FixSpec | undefined;
-  return (
-    typeof v?.sql === 'string' && typeof v.valueSql === 'string' && typeof v.ascending === 'boolean' &&
-    typeof v.sequence?.schema === 'string' && typeof v.sequence?.name === 'string'
-  );
+/** The checks `fix` runs: every one that declares a kind of fix this version can apply. */
+export function fixingChecks(extra: readonly Check[] = []): Check[] {
+  return allChecks(extra).filter((c) => Array.isArray(c.fixes) && c.fixes.some((k) => FIX_KINDS.includes(k)));
 }
 
-/** Splits the findings of the fix checks into the plan and what the plan leaves alone. */
+/** What is wrong with a finding's fix (a plugin's, say), or undefined when it can be applied. */
+export function fixProblem(fix: unknown): string | undefined {
+  const f = fix as Partial<Fix> | undefined;
+  if (typeof f !== 'object' || f === null) return 'it is not an object';
+  if (!FIX_KINDS.includes(f.kind as Fix['kind'])) return `its kind ${JSON.stringify(f.kind)} is not one of ${FIX_KINDS.join(', ')}`;
+  if (typeof f.schema !== 'string' || typeof f.sequence !== 'string' || f.schema === '' || f.sequence === '') return 'it names no schema and sequence';
+  if (typeof f.ascending !== 'boolean') return 'it does not say whether the sequence counts up (ascending)';
+  if (!Array.isArray(f.covers) || f.covers.length === 0 || !f.covers.every((c) => typeof c === 'string' && c.trim() !== '')) return 'it has no covers (SQL expressions the sequence must reach)';
+  if (typeof f.summary !== 'string') return 'it has no summary';
+  return undefined;
+}
+
+/** Splits the findings of the fixing checks into the plan and what the plan leaves alone. */
 function planFrom(t: TargetReport): { plan: PlannedFix[]; unfixable: Unfixable[] } {
   const plan: PlannedFix[] = [];
   const unfixable: Unfixable[] = [];
   for (const r of t.results) {
     for (const f of r.findings) {
-      const fix = f.details?.fix;
-      if (isFixSpec(fix)) plan.push({ check: r.id, status: f.status, object: f.object ?? `${fix.sequence.schema}.${fix.sequence.name}`, sequence: fix.sequence, summary: fix.summary, sql: fix.sql, valueSql: fix.valueSql, ascending: fix.ascending });
+      const problem = f.fix === undefined ? 'none' : fixProblem(f.fix);
+      if (problem === undefined) {
+        const fix = f.fix!;
+        const { sql, valueSql } = fixSetval(fix);
+        plan.push({
+          check: r.id,
+          status: f.status,
+          object: f.object ?? displayName(fix.schema, fix.sequence),
+          sequence: { schema: fix.schema, name: fix.sequence },
+          summary: fix.summary,
+          sql,
+          valueSql,
+          ascending: fix.ascending,
+          covers: fix.covers,
+          lockWeight: fix.lockWeight ?? fix.covers.length,
+        });
+      } else if (problem !== 'none') unfixable.push({ check: r.id, status: statusAtLeast(f.status, 'error') ? f.status : 'error', object: f.object, message: `${f.message} (its fix cannot be applied: ${problem})` });
       else if (f.status !== 'ok') unfixable.push({ check: r.id, status: f.status, object: f.object, message: f.message });
     }
   }
   return { plan, unfixable };
 }
 
-async function readValue(session: Session, seq: SequenceName): Promise<SequenceValue> {
-  const [row] = await session.query<{ last_value: string; is_called: boolean }>(`SELECT last_value::text AS last_value, is_called FROM ${quoteQualified(seq.schema, seq.name)}`);
-  return { lastValue: row!.last_value, isCalled: row!.is_called };
+/** One group per sequence, in plan order: two checks may ask for the same one (sequence-drift and stream-positions). */
+function groupsOf(plan: PlannedFix[]): { groups: SequenceGroup[]; groupOf: number[] } {
+  const groups: SequenceGroup[] = [];
+  const byName = new Map<string, number>();
+  const groupOf = plan.map((p) => {
+    const qualified = quoteQualified(p.sequence.schema, p.sequence.name);
+    let i = byName.get(qualified);
+    if (i === undefined) {
+      i = groups.push({ sequence: p.sequence, qualified, label: displayName(p.sequence.schema, p.sequence.name), ascending: p.ascending, covers: [], lockWeight: 0 }) - 1;
+      byName.set(qualified, i);
+    }
+    groups[i]!.covers.push(...p.covers);
+    groups[i]!.lockWeight += p.lockWeight;
+    return i;
+  });
+  return { groups, groupOf };
 }
 
-interface TargetRead {
-  target: bigint;
-  /** The last value already handed out: last_value, or last_value - increment before the first nextval. */
-  current: bigint;
-  /** ALTER SEQUENCE needs ownership; setval needs only UPDATE. */
-  owns: boolean;
+function failureText(err: Error & { outsideTransaction?: string[] }, batch: number, count: number): string {
+  const outside = err.outsideTransaction ?? [];
+  const rolledBack =
+    outside.length === 0
+      ? 'no sequence was changed'
+      : `no sequence was changed except ${outside.join(', ')}, set with setval (the role does not own ${outside.length > 1 ? 'them' : 'it'}), which a rollback does not undo and which only moved forward`;
+  const message = err.message.replace(/\.$/, '');
+  if (count === 1) return `${message}. The transaction was rolled back: ${rolledBack}. Fix the cause and run the fix again.`;
+  const range = (from: number, to: number) => (from === to ? `batch ${from}` : `batches ${from}-${to}`);
+  const before = batch === 0 ? 'no batch before it had committed' : `${range(1, batch)} of ${count} had committed (their sequences are fixed)`;
+  const after = batch + 1 < count ? `; ${range(batch + 2, count)} ${batch + 2 === count ? 'was' : 'were'} not attempted` : '';
+  return `${message}. Batch ${batch + 1} of ${count} was rolled back: in it, ${rolledBack}; ${before}${after}. Fix the cause and run the fix again: it picks up what is left.`;
 }
 
-async function readTarget(session: Session, fix: PlannedFix): Promise<TargetRead> {
-  const seq = quoteQualified(fix.sequence.schema, fix.sequence.name);
-  const [row] = await session.query<{ target: string; last_value: string; is_called: boolean; increment: string; owns: boolean }>(
-    `SELECT (${fix.valueSql})::text AS target, s.last_value::text AS last_value, s.is_called,
-            (SELECT seqincrement::text FROM pg_sequence WHERE seqrelid = ${quoteLiteral(seq)}::regclass) AS increment,
-            (SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = ${quoteLiteral(seq)}::regclass) AS owns
-       FROM ${seq} s`,
-  );
-  const last = BigInt(row!.last_value);
-  return { target: BigInt(row!.target), current: row!.is_called ? last : last - BigInt(row!.increment), owns: row!.owns };
-}
-
-/** Sets last_value to `value`, marked handed out, exactly as setval(seq, value) would, but undone by a rollback. */
-async function setTransactionally(session: Session, seq: SequenceName, value: bigint): Promise<void> {
-  const qualified = quoteQualified(seq.schema, seq.name);
-  await session.query(`ALTER SEQUENCE ${qualified} RESTART WITH ${value}`);
-  await session.query(`SELECT nextval(${quoteLiteral(qualified)})`);
-}
-
-/** One writable transaction: for every planned statement in order, read, set, read again. */
-async function applyPlan(target: DatabaseTarget, plan: PlannedFix[], limits: SessionLimits, force: boolean): Promise<Pick<FixTargetReport, 'refused' | 'applied' | 'applyError'>> {
+/** Writable transactions, one per batch of sequences; see fix-apply.ts. */
+async function applyPlan(
+  target: DatabaseTarget,
+  plan: PlannedFix[],
+  limits: SessionLimits,
+  force: boolean,
+  lockBudget: number,
+  major: number,
+): Promise<Pick<FixTargetReport, 'refused' | 'applied' | 'applyError' | 'batches' | 'roundTripsBeforeWrite'>> {
   const session = await openSession(target, limits);
   try {
-    const others = await session.query<OtherSession & Record<string, unknown>>(OTHER_SESSIONS_SQL);
-    if (others.length > 0 && !force) return { refused: { sessions: others } };
-    const applied: AppliedFix[] = [];
-    const outsideTransaction: string[] = [];
-    // The session keeps the statement_timeout and lock_timeout it was opened with.
-    await session.query('BEGIN');
-    try {
-      for (const fix of plan) {
-        const before = await readValue(session, fix.sequence);
-        const { target: value, current, owns } = await readTarget(session, fix);
-        if (fix.ascending ? value > current : value < current) {
-          if (owns) await setTransactionally(session, fix.sequence, value);
-          else {
-            // A role with UPDATE but not ownership can only setval, which a rollback does not undo.
-            await session.query(fix.sql);
-            outsideTransaction.push(fix.object);
-          }
+    const { groups, groupOf } = groupsOf(plan);
+    const batches = batchesOf(groups, sequencesPerBatch(lockBudget));
+    const outcomes: GroupOutcome[] = [];
+    const batchOf: number[] = [];
+    let committed = 0;
+    let applyError: string | undefined;
+    let roundTripsBeforeWrite: number | undefined;
+    for (const [b, batch] of batches.entries()) {
+      try {
+        const done = await applyBatch(session, batch, { lockBudget, major, force });
+        roundTripsBeforeWrite ??= done.roundTripsBeforeWrite;
+        for (const o of done.outcomes) {
+          outcomes.push(o);
+          batchOf.push(b + 1);
         }
-        const after = await readValue(session, fix.sequence);
-        applied.push({ ...fix, before, after, changed: before.lastValue !== after.lastValue || before.isCalled !== after.isCalled });
+        committed++;
+      } catch (err) {
+        if (err instanceof PreflightError) throw err;
+        if (err instanceof OthersConnected && b === 0) return { refused: { sessions: await session.query<OtherSession & Record<string, unknown>>(OTHER_SESSIONS_SQL) } };
+        applyError = failureText(err as Error, b, batches.length);
+        break;
       }
-      await session.query('COMMIT');
-      return { applied };
-    } catch (err) {
-      await session.query('ROLLBACK').catch(() => undefined);
-      if (err instanceof PreflightError) throw err;
-      const failed = plan[applied.length];
-      const message = (err as Error).message;
-      return {
-        applied: [],
-        applyError:
-          `${failed ? `${failed.object}: ` : ''}${message}. The transaction was rolled back: ` +
-          (outsideTransaction.length === 0
-            ? 'no sequence was changed.'
-            : `no sequence was changed except ${outsideTransaction.join(', ')}, set with setval (the role does not own ${outsideTransaction.length > 1 ? 'them' : 'it'}), which a rollback does not undo and which only moved forward.`) +
-          ' Fix the cause and run the fix again.',
-      };
     }
+    const seen = new Set<number>();
+    const applied: AppliedFix[] = [];
+    plan.forEach((p, k) => {
+      const gi = groupOf[k]!;
+      const o = outcomes[gi];
+      // Its batch was rolled back or not attempted.
+      if (!o) return;
+      const first = !seen.has(gi);
+      seen.add(gi);
+      const refused = o.refused;
+      // A second fix of the same sequence finds it where the first one left it.
+      applied.push({ ...p, before: first ? o.before : o.after, after: o.after, changed: first && o.changed, batch: batchOf[gi]!, ...(refused ? { refused } : {}) });
+    });
+    return { applied, applyError, batches: { count: batches.length, committed, lockBudget }, roundTripsBeforeWrite };
   } finally {
     await session.close();
   }
 }
 
 async function checkTarget(target: DatabaseTarget, opts: FixOptions, limits: SessionLimits): Promise<TargetReport> {
-  const checks = FIX_CHECK_IDS.map((id) => findCheck(allChecks(), id));
-  const report = await runChecks({ targets: [target], checks, limits, options: opts.options, params: opts.params });
+  const report = await runChecks({ targets: [target], checks: fixingChecks(opts.checks), limits, options: opts.options, params: opts.params });
   return report.targets[0]!;
 }
 
 function needsAttention(plan: PlannedFix[], unfixable: Unfixable[]): (PlannedFix | Unfixable)[] {
   return [...plan, ...unfixable.filter((u) => statusAtLeast(u.status, 'error'))];
+}
+
+function lockBudgetOf(opts: FixOptions, facts: ServerFacts | undefined): number {
+  if (opts.lockBudget !== undefined && opts.lockBudget > 0) return opts.lockBudget;
+  return facts ? defaultLockBudget(facts) : 32;
 }
 
 /** The library entry point of `pg-preflight fix`. */
@@ -227,23 +269,21 @@ export async function fixSequences(opts: FixOptions): Promise<FixReport> {
       continue;
     }
     const { plan, unfixable } = planFrom(checked);
-    const report: FixTargetReport = { target, serverVersion: checked.facts?.version, plan, unfixable };
+    const report: FixTargetReport = { target, serverVersion: checked.facts?.version, plan, unfixable, checkRoundTrips: checked.roundTrips };
     reports.push(report);
     if (!opts.apply || plan.length === 0) continue;
     try {
-      Object.assign(report, await applyPlan(target, plan, limits, opts.force === true));
+      Object.assign(report, await applyPlan(target, plan, limits, opts.force === true, lockBudgetOf(opts, checked.facts), checked.facts?.major ?? 10));
     } catch (err) {
       if (!(err instanceof PreflightError)) throw err;
       report.error = err;
       continue;
     }
     if (report.refused) continue;
-    const again = await checkTarget(target, opts, limits);
-    if (again.error) report.error = again.error;
-    else {
-      const after = planFrom(again);
-      report.remaining = needsAttention(after.plan, after.unfixable);
-    }
+    // Each target was computed from the rows while the sequence was locked, and set in the same
+    // transaction: what was applied is at or past its rows. What remains is what was not applied.
+    const applied = new Set(report.applied!.filter((a) => !a.refused).map((a) => a.object + '\0' + a.check));
+    report.remaining = needsAttention(plan.filter((p) => !applied.has(p.object + '\0' + p.check)), unfixable);
   }
   return { apply: opts.apply === true, force: opts.force === true, targets: reports, exitCode: exitCodeOf(reports, opts.apply === true), durationMs: performance.now() - t0 };
 }

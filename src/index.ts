@@ -25,8 +25,9 @@ export { openSessionWaiting, RETRYABLE_CONNECTION_CODES, type WaitOptions } from
 export { parseSetFlags, coerceParam } from './params.js';
 export { jsonReport, jsonErrorReport } from './reporters/json.js';
 export { textReport } from './reporters/text.js';
-export { fixSequences, FIX_CHECK_IDS, type FixOptions, type FixReport, type FixTargetReport, type PlannedFix, type AppliedFix, type OtherSession } from './fix.js';
+export { fixSequences, fixingChecks, type FixOptions, type FixReport, type FixTargetReport, type PlannedFix, type AppliedFix, type OtherSession } from './fix.js';
 export { fixTextReport, fixJsonReport } from './fix-report.js';
+export type { Fix, FixKind, SequenceAdvanceFix } from './fix-types.js';
 export { quoteIdent, quoteLiteral, quoteQualified, shellQuote } from './quote.js';
 export { PreflightError, EXIT } from './errors.js';
 export { BUILTIN_CHECKS } from '../checks/index.js';

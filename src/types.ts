@@ -1,4 +1,5 @@
 import type { DatabaseTarget } from './config/target.js';
+import type { Fix, FixKind } from './fix-types.js';
 import type { HostMemory } from './host-memory.js';
 import type { SqliteSnapshotSource } from './sqlite/snapshot.js';
 
@@ -23,6 +24,8 @@ export interface Finding {
   object?: string;
   details?: Record<string, unknown>;
   remediation?: Remediation[];
+  /** What `pg-preflight fix` can apply for this finding (src/fix-types.ts). */
+  fix?: Fix;
   /** Set when a rules-file waiver accepts this finding: shown, but not counted for the exit code. */
   waived?: Waiver;
 }
@@ -157,6 +160,8 @@ export interface Check {
   tags?: string[];
   /** Settings the user may change, by name (kebab-case or snake_case, as the check chooses). */
   params?: Record<string, ParamSpec>;
+  /** Kinds of fix its findings may carry: `pg-preflight fix` runs every check that declares one. */
+  fixes?: readonly FixKind[];
   run(ctx: CheckContext): Promise<Finding | Finding[]>;
 }
 

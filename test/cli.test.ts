@@ -178,7 +178,7 @@ describe('demo', () => {
     expect(plan).toMatch(/Nothing was changed[\s\S]*exit code 1/);
     expect(applied).toMatch(/public\.events_stream_seq: 120 → 152/);
     expect(applied).toMatch(/public\.receipts_sequence: 5 → 37/);
-    expect(applied).toMatch(/Re-checked: no sequence is behind[\s\S]*exit code 0/);
+    expect(applied).toMatch(/Verified under the lock: no sequence is behind[\s\S]*exit code 0/);
     const clean = rest!.split('homeserver.yaml, again')[1]!;
     expect(clean).toMatch(/✔ ok\s+sequence-drift: 20 sequences compared .*none behind/);
     // The copy into the UTF8 database carried the rows over: both streams' positions are there.

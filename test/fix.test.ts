@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { freePort } from '../src/throwaway/server.js';
+import { defineCheck } from '../src/define-check.js';
 import { fixSequences } from '../src/fix.js';
+import type { SequenceAdvanceFix } from '../src/fix-types.js';
 import { runCheck } from './helpers/check.js';
 import { runCli } from './helpers/cli.js';
 import { fixtureSql } from './helpers/fixtures.js';
@@ -61,7 +63,7 @@ describe.each(sharedServers())('fix on PostgreSQL $major', (server) => {
       const forced = await runCli(['fix', '--dsn', dsnFor(server, db), '--apply', '--force']);
       expect(forced.code).toBe(0);
       expect(forced.stdout).toMatch(/public\.events_stream_seq: 120 → 152/);
-      expect(forced.stdout).toContain('Re-checked: no sequence is behind');
+      expect(forced.stdout).toContain('Verified under the lock: no sequence is behind');
     } finally {
       await other.end();
     }
@@ -176,6 +178,69 @@ describe.each(sharedServers())('fix on PostgreSQL $major', (server) => {
     expect(r.exitCode).toBe(0);
     expect(r.targets[0]!.applied!.map((a) => [a.object, a.after.lastValue, a.changed])).toEqual([['public.t_id_seq', '25', true]]);
     await sql(server, db, 'INSERT INTO t DEFAULT VALUES');
+  });
+
+  it('a plugin check that declares fixes: its findings\' fixes are planned and applied like the built-in ones; a malformed one is left alone', async () => {
+    // A sequence no column owns, which only the application (and its plugin) knows about.
+    const db = await createDatabase(server, 'fix_plugin', {
+      setup: "CREATE SEQUENCE ticket_seq; CREATE TABLE tickets (number bigint); INSERT INTO tickets SELECT generate_series(1, 70); CREATE SEQUENCE other_seq;",
+    });
+    const ticketCheck = defineCheck({
+      id: 'ticket-numbers',
+      title: 'ticket_seq is past the ticket numbers',
+      description: 'test plugin',
+      docs: 'test plugin',
+      fixes: ['sequence-advance'],
+      async run(ctx) {
+        const [r] = await ctx.query<{ behind: boolean }>('SELECT (SELECT max(number) FROM tickets) > (SELECT last_value FROM ticket_seq) AS behind');
+        if (!r!.behind) return { status: 'ok', message: 'ticket_seq is past the tickets' };
+        const fix: SequenceAdvanceFix = { kind: 'sequence-advance', schema: 'public', sequence: 'ticket_seq', ascending: true, covers: ['(SELECT max(number) FROM public.tickets)'], summary: 'ticket_seq is behind the tickets' };
+        return [
+          { status: 'error', object: 'public.ticket_seq', message: 'ticket_seq is behind', fix },
+          { status: 'warning', object: 'public.other_seq', message: 'other_seq: a malformed fix', fix: { ...fix, sequence: 'other_seq', covers: [] } },
+        ];
+      },
+    });
+    // A check that does not declare fixes is not run by fix, whatever its findings carry.
+    const undeclared = defineCheck({
+      id: 'undeclared',
+      title: 'undeclared',
+      description: 'test plugin',
+      docs: 'test plugin',
+      async run() {
+        return { status: 'error', message: 'never seen by fix', fix: { kind: 'sequence-advance', schema: 'public', sequence: 'other_seq', ascending: true, covers: ['100'], summary: 'x' } };
+      },
+    });
+    const report = await fixSequences({ dsn: dsnFor(server, db), env: {}, apply: true, checks: [ticketCheck, undeclared] });
+    const t = report.targets[0]!;
+    expect(t.plan.map((p) => [p.check, p.object, p.sql])).toEqual([['ticket-numbers', 'public.ticket_seq', `SELECT setval('"public"."ticket_seq"', GREATEST((SELECT last_value FROM "public"."ticket_seq"), (SELECT max(number) FROM public.tickets)));`]]);
+    expect(t.unfixable.filter((u) => u.check === 'ticket-numbers')).toEqual([{ check: 'ticket-numbers', status: 'error', object: 'public.other_seq', message: expect.stringMatching(/its fix cannot be applied: it has no covers/) }]);
+    expect(t.applied!.map((a) => [a.object, a.before.lastValue, a.after.lastValue, a.changed])).toEqual([['public.ticket_seq', '1', '70', true]]);
+    expect(report.exitCode).toBe(1);
+    expect((await lastValues(server, db))['public.other_seq']).toBeNull();
+  });
+
+  it('fix --plugin: a plugin module\'s declared fixes are applied from the command line', async () => {
+    const db = await createDatabase(server, 'fix_plugin_cli', { setup: 'CREATE SEQUENCE ticket_seq; CREATE TABLE tickets (number bigint); INSERT INTO tickets SELECT generate_series(1, 40);' });
+    const plugin = join(mkdtempSync(join(tmpdir(), 'pgpf-fix-plugin-')), 'tickets.mjs');
+    writeFileSync(
+      plugin,
+      `export default {
+  id: 'ticket-numbers', title: 'tickets', description: 'test plugin', docs: 'test plugin', fixes: ['sequence-advance'],
+  async run(ctx) {
+    const [r] = await ctx.query('SELECT (SELECT max(number) FROM tickets) > (SELECT last_value FROM ticket_seq) AS behind');
+    if (!r.behind) return { status: 'ok', message: 'ticket_seq is past the tickets' };
+    return { status: 'error', object: 'public.ticket_seq', message: 'ticket_seq is behind',
+      fix: { kind: 'sequence-advance', schema: 'public', sequence: 'ticket_seq', ascending: true, covers: ['(SELECT max(number) FROM public.tickets)'], summary: 'public.ticket_seq: behind the tickets' } };
+  },
+};
+`,
+    );
+    const r = await runCli(['fix', '--dsn', dsnFor(server, db), '--plugin', plugin, '--apply']);
+    expect(r.stdout).toMatch(/public\.ticket_seq: 1 → 40/);
+    expect(r.code).toBe(0);
+    const again = await runCli(['fix', '--dsn', dsnFor(server, db), '--plugin', plugin]);
+    expect(again.stdout).toContain('Nothing to fix');
   });
 
   it('databases: split in two: each database gets its own plan and transaction', async () => {

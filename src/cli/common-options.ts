@@ -44,6 +44,7 @@ export interface FixArgs extends ConnectionArgs {
   apply: boolean;
   force: boolean;
   set?: string[];
+  plugin?: string[];
   thorough: boolean;
 }
 
@@ -81,9 +82,10 @@ export function withCheckOptions<T>(y: Argv<T>) {
 
 export function withFixOptions<T>(y: Argv<T>) {
   return withConnectionOptions(y)
-    .option('apply', { type: 'boolean', default: false, describe: 'Run the plan in one transaction (without it, only show it)', group: 'Fix:' })
+    .option('apply', { type: 'boolean', default: false, describe: 'Run the plan, each sequence locked against writers while it is set (without it, only show it)', group: 'Fix:' })
     .option('force', { type: 'boolean', default: false, describe: 'Apply even while other sessions are connected to the database', group: 'Fix:' })
     .option('set', { type: 'string', array: true, describe: 'Set a check param: check-id.param=value', group: 'Fix:' })
+    .option('plugin', { type: 'string', array: true, describe: 'Load checks from a module (as check --plugin); those that declare fixes are applied too', group: 'Fix:' })
     .option('thorough', { type: 'boolean', default: false, describe: 'Read table maxima even without an index (slow on large tables)', group: 'Fix:' })
     .option('format', { alias: 'f', choices: ['text', 'json'] as const, default: 'text' as Format, describe: 'Output format', group: 'Output:' })
     .option('color', { type: 'boolean', default: true, describe: 'Colour text output', group: 'Output:' });

@@ -1,6 +1,7 @@
 // The SQL that moves a sequence past its rows: always GREATEST with the sequence's own
 // last_value (LEAST counting down), so that running it can never move a sequence backwards, and
 // every name quoted, so that it works pasted into psql whatever the names are.
+import type { SequenceAdvanceFix } from '../fix-types.js';
 import { quoteIdent, quoteLiteral, quoteQualified } from '../quote.js';
 import { extremeSql, type ColumnState, type SequenceState } from './state.js';
 import { isAscending } from './drift.js';
@@ -8,13 +9,6 @@ import { isAscending } from './drift.js';
 export interface SequenceName {
   schema: string;
   name: string;
-}
-
-/** What `pg-preflight fix` applies for a finding: the exact SQL the finding prints. */
-export interface FixSpec extends SetvalStatement {
-  sequence: SequenceName;
-  /** One line for the plan: what is wrong, with the numbers. */
-  summary: string;
 }
 
 const PLAIN = /^[a-z_][a-z0-9_$]*$/;
@@ -59,16 +53,36 @@ export function setvalStatement(seq: SequenceName, ascending: boolean, sources: 
   return { sql: `SELECT setval(${quoteLiteral(qualified)}, ${valueSql});`, valueSql, ascending };
 }
 
-/** Moves the sequence past every row of every column it feeds (those that were read). */
-export function catchUp(s: SequenceState): SetvalStatement {
-  const sources = s.columns.filter((c) => !c.unread).map(columnSourceSql);
-  return setvalStatement(s, isAscending(s), sources);
+/** The setval a finding prints for its fix: the same statement `fix` shows in its plan. */
+export function fixSetval(fix: SequenceAdvanceFix): SetvalStatement {
+  return setvalStatement({ schema: fix.schema, name: fix.sequence }, fix.ascending, fix.covers);
 }
 
-export function streamPositionsCatchUp(seq: SequenceName, streamPositions: SequenceName, streamName: string): SetvalStatement {
-  return setvalStatement(seq, true, [
-    `(SELECT max(stream_id) FROM ${quoteQualified(streamPositions.schema, streamPositions.name)} WHERE stream_name = ${quoteLiteral(streamName)})`,
-  ]);
+/** Moves the sequence past every row of every column it feeds (those that were read). */
+export function catchUp(s: SequenceState, summary: string): SequenceAdvanceFix {
+  const read = s.columns.filter((c) => !c.unread);
+  return {
+    kind: 'sequence-advance',
+    schema: s.schema,
+    sequence: s.name,
+    ascending: isAscending(s),
+    covers: read.map(columnSourceSql),
+    lockWeight: read.reduce((sum, c) => sum + c.lockWeight, 0),
+    summary,
+  };
+}
+
+/** `lockWeight`: stream_positions and its indexes. */
+export function streamPositionsCatchUp(seq: SequenceName, streamPositions: SequenceName, streamName: string, lockWeight: number, summary: string): SequenceAdvanceFix {
+  return {
+    kind: 'sequence-advance',
+    schema: seq.schema,
+    sequence: seq.name,
+    ascending: true,
+    covers: [`(SELECT max(stream_id) FROM ${quoteQualified(streamPositions.schema, streamPositions.name)} WHERE stream_name = ${quoteLiteral(streamName)})`],
+    lockWeight,
+    summary,
+  };
 }
 
 export function deleteStreamPositionsSql(streamPositions: SequenceName, streamName: string): string {
