@@ -79,7 +79,8 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-const CLI = join(import.meta.dirname, '..', 'src', 'cli.js');
+// The bundled CLI, as the package's bin runs it.
+const CLI = join(import.meta.dirname, '..', 'cli.mjs');
 
 interface Result { id: string; status: string; durationMs: number; findings: { status: string; details?: Record<string, unknown> }[] }
 interface Run { wall: number; rssMb: number; json: { targets: { roundTrips: number }[]; results: Result[] } }

@@ -188,15 +188,16 @@ locks they take never fill the server's shared lock table.`,
         unreadable.push(s);
         continue;
       }
-      const d = driftOf(s);
-      if (d.outOfRange) findings.push(outOfRangeFinding(s, d));
-      else if (d.behind) {
+      // No value read: every table of the sequence is empty or was not read, so nothing is behind.
+      const d = s.lastValue === undefined ? undefined : driftOf(s);
+      if (d?.outOfRange) findings.push(outOfRangeFinding(s, d));
+      else if (d?.behind) {
         findings.push(behindFinding(s, d));
         behind++;
       }
       const unread = s.columns.filter((c) => c.unread && c.unread.code !== 'not-requested');
-      if (unread.length === 0 || d.outOfRange) continue;
-      if (s.synapse && !s.synapse.checkedAtStartup && !d.behind) {
+      if (unread.length === 0 || d?.outOfRange) continue;
+      if (s.synapse && !s.synapse.checkedAtStartup && !d?.behind) {
         notes.push(`${displayName(s.schema, s.name)} not compared with ${unread.map(unreadReason).join(', ')}`);
         continue;
       }
@@ -209,7 +210,7 @@ locks they take never fill the server's shared lock table.`,
         // table the role may never read.
         status: unread.some((c) => c.unread!.code === 'locked') ? 'warning' : 'skipped',
         object: name,
-        message: `${name}${d.behind ? ' was also' : ' was'} not compared with ${unread.map(unreadReason).join(', ')}${hint}`,
+        message: `${name}${d?.behind ? ' was also' : ' was'} not compared with ${unread.map(unreadReason).join(', ')}${hint}`,
         details: {
           sequence: name,
           notRead: unread.map((c) => ({

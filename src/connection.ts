@@ -20,6 +20,8 @@ export const DEFAULT_LIMITS: SessionLimits = {
 
 export interface Session {
   query: QueryFn;
+  /** One message of one or more statements (no parameters); the rows of each statement, in order. */
+  queryEach(sql: string, options?: QueryOptions): Promise<Record<string, unknown>[][]>;
   /** server_version_num as the server announced it at login (ParameterStatus), before any query. */
   serverVersionNum: number;
   /** Statements sent to the server so far (each is one round trip). */
@@ -180,8 +182,13 @@ function wrapClient(client: pg.Client, target: DatabaseTarget, serverVersionNum:
     const result = await run<pg.QueryResult<R> | pg.QueryResult<R>[]>(sql, params, opts);
     return Array.isArray(result) ? result.flatMap((r) => r.rows) : result.rows;
   };
+  const queryEach = async (sql: string, opts?: QueryOptions) => {
+    const result = await run<pg.QueryResult | pg.QueryResult[]>(sql, undefined, opts);
+    return (Array.isArray(result) ? result : [result]).map((r) => r.rows as Record<string, unknown>[]);
+  };
   return {
     query,
+    queryEach,
     serverVersionNum,
     roundTrips: () => count,
     async beginReadOnly<R extends Record<string, unknown>>(firstSql?: string) {

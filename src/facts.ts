@@ -15,7 +15,13 @@ SELECT current_setting('server_version_num')::int AS version_num,
        (SELECT pg_get_userbyid(d.datdba) FROM pg_database d WHERE d.datname = current_database()) AS owner,
        (SELECT json_agg(json_build_array(name, setting, unit, context, source, boot_val)) FROM pg_settings) AS settings,
        EXISTS (SELECT 1 FROM pg_attribute
-                WHERE attrelid = to_regclass('schema_version') AND attname = 'upgraded' AND NOT attisdropped) AS synapse
+                WHERE attrelid = to_regclass('schema_version') AND attname = 'upgraded' AND NOT attisdropped) AS synapse,
+       -- Synapse keeps a single row, found unqualified through search_path as Synapse finds it.
+       -- query_to_xml plans the read only when the table is there (a plain subquery would not
+       -- even parse without it), so it rides in this round trip instead of one of its own.
+       CASE WHEN has_table_privilege(to_regclass('schema_version'), 'SELECT')
+            THEN substring(query_to_xml('SELECT version FROM schema_version LIMIT 1', false, true, '')::text FROM '<version>(-?[0-9]+)</version>')
+       END AS synapse_schema_version
 `;
 
 interface FactsRow extends Record<string, unknown> {
@@ -29,6 +35,7 @@ interface FactsRow extends Record<string, unknown> {
   owner: string;
   settings: [string, string, string | null, string, string, string | null][];
   synapse: boolean;
+  synapse_schema_version: string | null;
 }
 
 export async function gatherFacts(session: Session): Promise<ServerFacts> {
@@ -38,12 +45,7 @@ export async function gatherFacts(session: Session): Promise<ServerFacts> {
   for (const [name, setting, unit, context, source, bootVal] of row.settings) {
     settings.set(name, { name, setting, unit, context, source, bootVal });
   }
-  let synapseSchemaVersion: number | undefined;
-  if (row.synapse) {
-    // Synapse keeps a single row; unqualified, as Synapse itself finds it through search_path.
-    const rows = await session.query<{ version: number }>('SELECT version FROM schema_version LIMIT 1');
-    if (rows[0]) synapseSchemaVersion = Number(rows[0].version);
-  }
+  const synapseSchemaVersion = row.synapse && row.synapse_schema_version !== null ? Number(row.synapse_schema_version) : undefined;
   return {
     versionNum: row.version_num,
     major: Math.floor(row.version_num / 10000),

@@ -1,6 +1,7 @@
 import type { DatabaseTarget } from './config/target.js';
 import { DEFAULT_LIMITS, openSession, type QueryFailure, type Session, type SessionLimits } from './connection.js';
 import { accessExclusiveHolders, describeLock, type LockHolder } from './lock-holders.js';
+import { createQueryBatcher } from './query-batcher.js';
 import { PreflightError } from './errors.js';
 import { gatherFacts } from './facts.js';
 import { STATUSES, worstStatus, type Check, type CheckOptions, type CheckResult, type Finding, type ParamValues, type ServerFacts, type Status } from './types.js';
@@ -126,21 +127,35 @@ async function runTarget(
     session = wait ? await openSessionWaiting(target, limits, wait) : await openSession(target, limits);
     const facts = await gatherFacts(session);
     report.facts = facts;
-    for (const [i, check] of checks.entries()) {
-      onProgress?.({ database: target.label, check: check.id, done: i, total: checks.length });
-      const c0 = performance.now();
-      const ctx = { facts, target, query: session.query, options, params: resolveParams(check, params[check.id]) };
-      try {
-        const findings = toFindings(await check.run(ctx));
-        report.results.push(summarize(check, target.label, findings, performance.now() - c0));
-      } catch (err) {
-        if (err instanceof PreflightError) throw err;
-        // A failed statement aborts the transaction; the next check starts from the savepoint.
-        await session.restartReadOnly();
-        const holders = (err as QueryFailure).code === '55P03' ? await accessExclusiveHolders(session.query) : [];
-        report.results.push(failedResult(check, target.label, err, performance.now() - c0, limits, holders));
-      }
-    }
+    // The checks run at once, their queries batched into shared round trips (query-batcher.ts);
+    // the batcher keeps the transaction usable when one of them fails.
+    const { query } = createQueryBatcher((sql, opts) => session!.queryEach(sql, opts));
+    const results: (CheckResult | undefined)[] = checks.map(() => undefined);
+    let lost: PreflightError | undefined;
+    const progress = () => {
+      const next = results.findIndex((r) => r === undefined);
+      onProgress?.({ database: target.label, check: next >= 0 ? checks[next]!.id : undefined, done: results.filter(Boolean).length, total: checks.length });
+    };
+    progress();
+    await Promise.all(
+      checks.map(async (check, i) => {
+        const c0 = performance.now();
+        const ctx = { facts, target, query, options, params: resolveParams(check, params[check.id]) };
+        try {
+          results[i] = summarize(check, target.label, toFindings(await check.run(ctx)), performance.now() - c0);
+        } catch (err) {
+          if (err instanceof PreflightError) {
+            lost ??= err;
+            return;
+          }
+          const holders = (err as QueryFailure).code === '55P03' && !lost ? await accessExclusiveHolders(query).catch(() => []) : [];
+          results[i] = failedResult(check, target.label, err, performance.now() - c0, limits, holders);
+        }
+        progress();
+      }),
+    );
+    if (lost) throw lost;
+    report.results.push(...(results as CheckResult[]));
   } catch (err) {
     if (!(err instanceof PreflightError)) throw err;
     report.error = err;

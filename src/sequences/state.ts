@@ -58,6 +58,10 @@ export interface SequenceState {
   columns: ColumnState[];
   /** Why its value could not be read (privileges, a lock); the other fields below are then unset. */
   unreadable?: string;
+  /**
+   * lastValue and isCalled stay unset, without `unreadable`, when no table of the sequence has
+   * rows to compare it with (all empty, or not read for the reason each column's `unread` gives).
+   */
   /** Another session holds ACCESS EXCLUSIVE on the sequence itself (until `unreadable` says by whom). */
   locked?: boolean;
   lastValue?: bigint;
@@ -308,7 +312,10 @@ export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req
   );
   const states = assemble(rows, req);
   await nameLockHolders(query, states);
-  const readable = states.filter((s) => !s.unreadable);
+  // A sequence whose tables are all empty (or unreadable) has nothing to be compared with, and
+  // its value is not read: at 10,000 serial tables of which most are empty, planning a read of
+  // each sequence is most of the cost.
+  const readable = states.filter((s) => !s.unreadable && (!req.extremes || s.columns.some((c) => !c.unread && c.bound === undefined)));
   if (readable.length === 0) return states;
 
   const how = valueReadFor(facts, readable.length, req.lockBudget);
@@ -334,8 +341,10 @@ export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req
         values = await query<ValueRow>(attempt.sql, undefined, { statements: attempt.statements, purpose: `reading ${n} sequence${n === 1 ? '' : 's'} and the largest ids of their tables` });
       } catch (err) {
         if ((err as { code?: string }).code !== '55P03' || tries >= LOCK_RETRIES) throw err;
-        // Locked since the catalog query: leave those tables out and read the rest again.
-        await query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}`);
+        // Locked since the catalog query: leave those tables out and read the rest again. A
+        // batching query function has already rolled the failed message back (its savepoint
+        // then no longer exists, and this fails harmlessly under the batcher's own).
+        await query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}`).catch(() => undefined);
         const inMessage = message.arms.map((a) => readable[a.at]!);
         if (markLocked(inMessage, await accessExclusiveHolders(query)) === 0) throw err;
         const again = inMessage.filter((x) => !x.unreadable).map((x) => armFor(x, readable.indexOf(x)));
