@@ -71,7 +71,7 @@ describe.each(sharedServers())('sqlite-port on PostgreSQL $major', (server) => {
     const db = await createDatabase(server, 'port_behind', { setup: PORTED() });
     const { sqlite, config, dir } = await homeserverDir(server, db);
     const { result: r, roundTrips } = await check(server, db, { sqlite, config });
-    expect(roundTrips).toBe(3); // two for the facts of a Synapse database, one for every count
+    expect(roundTrips).toBe(2); // one for the facts (schema_version included), one for every count
     expect(r.status).toBe('warning');
     expect(r.message).toBe(
       `1 of 3 tables have fewer rows in PostgreSQL than in ${sqlite}: the final synapse_port_db run (Synapse stopped) has not happened since those rows were written, or did not finish. ` +
