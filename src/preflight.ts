@@ -12,10 +12,10 @@ import { applyRules, countedStatus } from './rules/apply.js';
 import { mergeParams, resolveRules } from './rules/resolve.js';
 import type { Rules, RulesFile } from './rules/types.js';
 import { runChecks, type Report, type RunOptions } from './runner.js';
-import { statusAtLeast, type Check, type CheckOptions, type ParamValues } from './types.js';
+import { statusAtLeast, type Check, type CheckOptions, type FailOn, type ParamValues } from './types.js';
 import type { WaitOptions } from './wait.js';
 
-export type FailOn = 'error' | 'warning' | 'never';
+export type { FailOn };
 
 export interface PreflightOptions extends TargetInput {
   only?: string[];

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { usageError, type PreflightError } from '../errors.js';
-import type { FailOn } from '../preflight.js';
+import type { FailOn } from '../types/status.js';
 import { SEVERITIES, type CheckRule, type RulesFile, type Severity, type WaiverRule } from './types.js';
 import { loadYamlWithLines, type YamlPath } from './yaml-lines.js';
 

@@ -1,4 +1,4 @@
-import type { FailOn } from '../preflight.js';
+import type { FailOn } from '../types/status.js';
 import type { ParamValues } from '../types.js';
 
 /**

@@ -1,0 +1,105 @@
+import type { DatabaseTarget } from '../config/target.js';
+import type { HostMemory } from '../host-memory.js';
+import type { SqliteSnapshotSource } from '../sqlite/snapshot.js';
+import type { ServerFacts } from './facts.js';
+import type { Finding, Remediation } from './finding.js';
+import type { Status } from './status.js';
+
+export interface QueryFn {
+  <R extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+}
+
+/** Run-wide options, the same for every check. */
+export interface CheckOptions {
+  /** Synapse release given with --synapse-version, e.g. "1.120.0". */
+  synapseVersion?: string;
+  /** Read every table maximum, even without an index. */
+  thorough?: boolean;
+  /** "Today", for end-of-life and age comparisons; tests pin it. */
+  now?: Date;
+  /**
+   * This machine's memory (/proc/meminfo), read by the CLI. Checks use it only for a server reached
+   * over a Unix socket or loopback (memory-settings, huge-pages); a check never reads it itself.
+   */
+  localHostMemory?: HostMemory;
+  /** --sqlite-database: the SQLite file synapse_port_db read, counted on demand (sqlite-port). */
+  sqliteDatabase?: SqliteSnapshotSource;
+  /**
+   * The Synapse processes that will connect, main first, each with the pools it opens (from
+   * --config, --worker-config and --workers). Absent: the main process alone, as the target shows it.
+   */
+  synapseProcesses?: SynapseProcess[];
+  [key: string]: unknown;
+}
+
+/** One Synapse process (the main one, or a worker) and the connection pools it opens. */
+export interface SynapseProcess {
+  /** `main`, the worker_name of a worker file, or `worker 2` for --workers. */
+  name: string;
+  /** The worker file, for a worker given with --worker-config. */
+  file?: string;
+  pools: SynapsePool[];
+}
+
+export interface SynapsePool {
+  /** The database label (`master`, or a databases: key). */
+  label: string;
+  /** `host:port` the pool connects to, as Synapse's config says (hostaddr wins over host). */
+  server: string;
+  cpMin?: number;
+  cpMax?: number;
+  /** The section came from the worker's own file, which replaced the shared one. */
+  ownSection?: boolean;
+}
+
+/**
+ * A setting a check declares (a threshold, a switch). Users set it with `--set id.name=value`
+ * (and later a rules file); the check reads the resolved value from `ctx.params`.
+ */
+export interface ParamSpec {
+  /** bytes accepts "16GiB", "512MB", "8kB" (1 kB = 1024 bytes, as PostgreSQL counts); duration accepts "500ms", "30s", "5min", "2h", "1d" and yields seconds. */
+  type: 'number' | 'integer' | 'string' | 'boolean' | 'bytes' | 'duration';
+  default: number | string | boolean | null;
+  description: string;
+}
+
+export type ParamValues = Record<string, number | string | boolean | null>;
+
+export interface CheckContext {
+  facts: ServerFacts;
+  target: DatabaseTarget;
+  /** Runs inside the read-only transaction with the session's timeouts. */
+  query: QueryFn;
+  options: CheckOptions;
+  /** This check's declared params, defaults overridden by what the user set. */
+  params: ParamValues;
+}
+
+export interface Check {
+  /** Stable kebab-case id used by --only, --skip, explain and reports. */
+  id: string;
+  title: string;
+  description: string;
+  /** What `explain <id>` prints: what is checked, why, and how to fix it. */
+  docs: string;
+  /** Labels for listings and docs ("synapse", "sequences"). The runner ignores them: a check that
+   * applies only to Synapse databases says `skipped` itself, as sqlite-port does. */
+  tags?: string[];
+  /** Settings the user may change, by name (kebab-case or snake_case, as the check chooses). */
+  params?: Record<string, ParamSpec>;
+  run(ctx: CheckContext): Promise<Finding | Finding[]>;
+}
+
+export interface CheckResult {
+  id: string;
+  title: string;
+  /** The label of the configured database (`master`, or a `databases:` key). */
+  database: string;
+  status: Status;
+  message: string;
+  details?: Record<string, unknown>;
+  remediation: Remediation[];
+  /** Every finding the check returned; `status` is the worst of them. */
+  findings: Finding[];
+  durationMs: number;
+}
