@@ -49,6 +49,13 @@ restart (the setting only changes at a restart). cp_min above cp_max is an error
 thread pool refuses it ("minimum is greater than maximum") and Synapse does not start; an unset
 cp_min counts as 3, so cp_max 1 or 2 alone trips it too. cp_min/cp_max directly under
 database: (not under args:) are ignored by Synapse: an error.`,
+  codes: {
+    'within-budget': { status: 'ok', summary: 'The connections Synapse will open fit in the free connection slots.' },
+    'no-process-info': { status: 'skipped', summary: 'Nothing says how many connections Synapse will open.' },
+    'pool-keys-misplaced': { status: 'error', summary: 'cp_* keys sit directly under database:, where the pool ignores them.', remediation: ['config'] },
+    'cp-min-above-max': { status: 'error', summary: 'cp_min is above cp_max: Twisted\'s thread pool refuses to start.', remediation: ['config'] },
+    'over-budget': { status: 'error', otherStatuses: ['warning'], summary: 'Synapse will open more connections than are free (a warning when it is close).', remediation: ['config', 'sql'] },
+  },
   async run(ctx) {
     const { target, facts, options, params } = ctx;
     // The CLI resolved the main pools like the workers' (config and environment, not --dsn).
@@ -58,7 +65,7 @@ database: (not under args:) are ignored by Synapse: an error.`,
       (target.synapse || facts.isSynapse ? [{ name: 'main', pools: [{ label: target.label, server: key, cpMin: target.synapse?.cpMin, cpMax: target.synapse?.cpMax }] }] : undefined);
     if (!processes) {
       return {
-        status: 'skipped',
+        code: 'no-process-info', status: 'skipped',
         message: 'nothing says how many connections Synapse will open: no homeserver.yaml (--config), no Synapse schema here, no --workers. Give --config (and --worker-config for each worker), or --workers 0 to count the main process with Twisted\'s defaults',
       };
     }
@@ -68,7 +75,7 @@ database: (not under args:) are ignored by Synapse: an error.`,
       const misplaced = ['cp_min', 'cp_max'].filter((k) => k in section);
       if (misplaced.length > 0) {
         findings.push({
-          status: 'error',
+          code: 'pool-keys-misplaced', status: 'error',
           object: sectionName(target),
           message: `${misplaced.join(' and ')} ${misplaced.length > 1 ? 'sit' : 'sits'} directly under ${sectionName(target)}:, where Synapse ignores ${misplaced.length > 1 ? 'them' : 'it'}: the pool takes only cp_* keys under args, and falls back to Twisted's ${TWISTED_CP_MIN}/${TWISTED_CP_MAX}`,
           remediation: [
@@ -92,7 +99,7 @@ database: (not under args:) are ignored by Synapse: an error.`,
       // The shared section is one finding, however many processes inherit it.
       if (!c.pool.ownSection && c.process !== processes[0]) continue;
       findings.push({
-        status: 'error',
+        code: 'cp-min-above-max', status: 'error',
         object: `${c.process.name}: ${sectionPath(c.pool.label).join('.')}`,
         message: `cp_min ${c.cpMin}${c.pool.cpMin === undefined ? ' (Twisted\'s default)' : ''} is above cp_max ${c.cpMax}${c.pool.cpMax === undefined ? ' (Twisted\'s default)' : ''} in ${where}: Twisted's thread pool refuses that ("minimum is greater than maximum") and Synapse does not start`,
         remediation: [{ kind: 'config', title: `Set cp_min no higher than cp_max in ${where}`, text: argsYaml(sectionPath(c.pool.label), [{ key: 'cp_min', value: c.cpMax }, { key: 'cp_max', value: c.cpMax }]) }],
@@ -146,7 +153,7 @@ database: (not under args:) are ignored by Synapse: an error.`,
       });
       const over = demand > free;
       findings.push({
-        status: over ? 'error' : 'warning',
+        code: 'over-budget', status: over ? 'error' : 'warning',
         message: over
           ? `Synapse will open up to ${demand} connections to this server (${breakdown}), but only ${free} are free: ${arithmetic}${runningNote}. Logins will fail with "too many clients" once the pools fill up`
           : `Synapse will open up to ${demand} connections to this server (${breakdown}): more than ${warnPercent}% of the ${free} free (${arithmetic})${runningNote}, leaving little room for psql, backups or another worker`,
@@ -154,7 +161,7 @@ database: (not under args:) are ignored by Synapse: an error.`,
         remediation,
       });
     } else {
-      findings.push({ status: 'ok', message: `Synapse will open up to ${demand} connections to this server (${breakdown}); ${free} are free (${arithmetic})${runningNote}`, details });
+      findings.push({ code: 'within-budget', status: 'ok', message: `Synapse will open up to ${demand} connections to this server (${breakdown}); ${free} are free (${arithmetic})${runningNote}`, details });
     }
     return findings;
   },

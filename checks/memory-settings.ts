@@ -157,11 +157,18 @@ server needs (see the huge-pages check).`,
       description: 'a setting under the rule of thumb divided by this is an outlier',
     },
   },
+  codes: {
+    'within-rules-of-thumb': { status: 'ok', summary: 'The memory settings are within the usual rules of thumb for the host.' },
+    'settings-hidden': { status: 'skipped', summary: 'pg_settings does not show the memory settings to this role.' },
+    'host-memory-unknown': { status: 'info', summary: 'The database host\'s memory is unknown, so the settings are listed, not compared.', remediation: ['text'] },
+    'outside-rules-of-thumb': { status: 'warning', otherStatuses: ['info'], summary: 'A memory setting is far from the usual rule of thumb for the host (info when the gap is small).', remediation: ['sql', 'text'] },
+    'worst-case-over-memory': { status: 'warning', summary: 'shared_buffers plus every connection\'s work_mem and autovacuum\'s memory can exceed the host\'s memory.', remediation: ['sql', 'text'] },
+  },
   async run(ctx) {
     const settings = ctx.facts.settings;
     const raw = Object.fromEntries(SIZE_SETTINGS.map((n) => [n, settings.get(n)])) as Record<SizeName, Setting | undefined>;
     const missing = SIZE_SETTINGS.filter((n) => !raw[n]);
-    if (missing.length > 0) return { status: 'skipped', message: `pg_settings does not show ${missing.join(', ')} to this role` };
+    if (missing.length > 0) return { code: 'settings-hidden', status: 'skipped', message: `pg_settings does not show ${missing.join(', ')} to this role` };
     const s = raw as Record<SizeName, Setting>;
     const v: Values = {
       shared_buffers: settingBytes(s.shared_buffers)!,
@@ -186,7 +193,7 @@ server needs (see the huge-pages check).`,
     if (!host) {
       const defaults = [...SIZE_SETTINGS.map((name) => s[name]), ...(maxConn ? [maxConn] : [])].filter(isDefault).map((x) => x.name);
       return {
-        status: 'info',
+        code: 'host-memory-unknown', status: 'info',
         message: `the database host's memory is unknown (${unknownMemoryReason(ctx)}), so these are not compared with it: ${listing.join(', ')}. Give it with --db-host-memory 16GiB (or --set memory-settings.host_memory=16GiB).`,
         details: { hostMemory: null, settings: current, stillDefault: defaults },
         remediation: [
@@ -286,7 +293,7 @@ server needs (see the huge-pages check).`,
       const changes = [...new Set(outliers.map((o) => o.name))].map(changeOf);
       allChanges.push(...changes);
       findings.push({
-        status: outliers.some((o) => o.status === 'warning') ? 'warning' : 'info',
+        code: 'outside-rules-of-thumb', status: outliers.some((o) => o.status === 'warning') ? 'warning' : 'info',
         message: outliers.map((o) => o.text).join('; '),
         details,
         remediation: changes.map(alterStep),
@@ -295,11 +302,11 @@ server needs (see the huge-pages check).`,
     if (totalText) {
       const changes = totalChanges.filter((c) => !allChanges.some((a) => a.name === c)).map(changeOf);
       allChanges.push(...changes);
-      findings.push({ status: 'warning', message: totalText, details, remediation: changes.map(alterStep) });
+      findings.push({ code: 'worst-case-over-memory', status: 'warning', message: totalText, details, remediation: changes.map(alterStep) });
     }
     if (findings.length === 0) {
       return {
-        status: 'ok',
+        code: 'within-rules-of-thumb', status: 'ok',
         message: `${listing.join(', ')}: within the usual rules of thumb for a ${ramText} host (${host.source})`,
         details,
       };

@@ -65,7 +65,7 @@ function behindFinding(s: SequenceState, d: Drift): Finding {
   if (s.synapse && !s.synapse.checkedAtStartup) {
     // user_id_seq: Synapse never compares it (facts 3.2), so this is information, not a failure.
     return {
-      status: 'info',
+      code: 'user-id-sequence-behind', status: 'info',
       object: name,
       message: `${name} is behind ${where}: ${state}, largest numeric user id ${d.bound} (gap ${d.gap}); Synapse never checks this sequence, and while it lags the numeric user ids Synapse generates (guests, registrations without a username) can collide with existing users`,
       details: { ...details(s, d), fix },
@@ -73,7 +73,7 @@ function behindFinding(s: SequenceState, d: Drift): Finding {
     };
   }
   return {
-    status: 'error',
+    code: 'sequence-behind', status: 'error',
     object: name,
     message: `${name} is behind ${where}: ${state}, table ${up ? 'maximum' : 'minimum'} ${d.bound} (gap ${d.gap}); ${consequence(s)}`,
     details: { ...details(s, d), fix },
@@ -86,7 +86,7 @@ function outOfRangeFinding(s: SequenceState, d: Drift): Finding {
   const up = isAscending(s);
   const limit = up ? `MAXVALUE ${s.maxValue}` : `MINVALUE ${s.minValue}`;
   return {
-    status: 'error',
+    code: 'sequence-cannot-catch-up', status: 'error',
     object: name,
     message: `${name} cannot catch up with its table: ${d.boundColumn ? columnLabel(d.boundColumn) : 'a column'} holds ${d.bound}, past the sequence's ${limit}; setval would fail, and the next insert that takes its id from the sequence fails`,
     details: details(s, d),
@@ -154,6 +154,14 @@ Cost: two or three round trips whatever the number of sequences. Maxima are read
 btree index on the column; a table above unindexed-row-limit rows without one is reported
 skipped (--thorough reads it with a full scan). Reads are batched under savepoints so that the
 locks they take never fill the server's shared lock table.`,
+  codes: {
+    'sequences-ok': { status: 'ok', summary: 'No sequence is behind its table.' },
+    'user-id-sequence-behind': { status: 'info', summary: 'user_id_seq is behind the numeric user ids.', remediation: ['sql'], fixable: true },
+    'sequence-behind': { status: 'error', summary: 'A sequence is behind its table: the next insert fails with a duplicate key.', remediation: ['sql'], fixable: true },
+    'sequence-cannot-catch-up': { status: 'error', summary: 'A column holds a value past the sequence\'s limit: the sequence must be widened first.', remediation: ['text', 'sql'] },
+    'columns-unread': { status: 'skipped', summary: 'Some columns of a sequence were not compared.' },
+    'sequences-unreadable': { status: 'skipped', summary: 'Sequences could not be read for lack of privileges.' },
+  },
   async run(ctx) {
     const states = await readSequenceStates(ctx.query, ctx.facts, {
       catalogue: synapseSequencesFor(ctx),
@@ -188,7 +196,7 @@ locks they take never fill the server's shared lock table.`,
       const large = unread.filter((c) => c.unread!.code === 'large-unindexed').length;
       const hint = large === 0 ? '' : `; --thorough reads ${large > 1 ? 'the large ones' : 'the large one'} anyway`;
       findings.push({
-        status: 'skipped',
+        code: 'columns-unread', status: 'skipped',
         object: name,
         message: `${name}${d.behind ? ' was also' : ' was'} not compared with ${unread.map(unreadReason).join(', ')}${hint}`,
         details: { sequence: name, notRead: unread.map((c) => ({ column: columnLabel(c), reason: c.unread!.code, ...(c.unread!.code === 'large-unindexed' ? { rowEstimate: c.unread!.rows } : {}) })) },
@@ -196,7 +204,7 @@ locks they take never fill the server's shared lock table.`,
     }
     if (unreadable.length > 0) {
       findings.push({
-        status: 'skipped',
+        code: 'sequences-unreadable', status: 'skipped',
         message: `${unreadable.length} sequence${unreadable.length > 1 ? 's' : ''} could not be read (${unreadable[0]!.unreadable}): ${listed(unreadable.map((s) => displayName(s.schema, s.name)))}; grant SELECT on ${unreadable.length > 1 ? 'them' : 'it'} to check ${unreadable.length > 1 ? 'them' : 'it'}`,
         details: { sequences: unreadable.map((s) => ({ sequence: displayName(s.schema, s.name), reason: s.unreadable })) },
       });
@@ -206,7 +214,7 @@ locks they take never fill the server's shared lock table.`,
     const checked = states.length - unreadable.length;
     const what = `${checked} sequence${checked === 1 ? '' : 's'} compared with their tables (${synapseCount} from Synapse's catalogue, ${ownedCount} owned by columns)`;
     findings.unshift({
-      status: 'ok',
+      code: 'sequences-ok', status: 'ok',
       message: states.length === 0 ? 'no sequences to compare: none is owned by a column, and none of Synapse\'s is in this database' : `${what}${behind > 0 ? `; ${behind} behind` : ', none behind'}${notes.length ? `; ${notes.join('; ')}` : ''}`,
       details: { sequences: states.length, synapse: synapseCount, owned: ownedCount, behind },
     });

@@ -1,5 +1,6 @@
 import type { DatabaseTarget } from './config/target.js';
 import { DEFAULT_LIMITS, openSession, type Session, type SessionLimits } from './connection.js';
+import { withCode } from './codes.js';
 import { PreflightError } from './errors.js';
 import { gatherFacts } from './facts.js';
 import { STATUSES, worstStatus, type Check, type CheckOptions, type CheckResult, type Finding, type ParamValues, type ServerFacts, type Status } from './types.js';
@@ -56,18 +57,18 @@ function toFindings(value: Finding | Finding[] | undefined): Finding[] {
 
 /** Folds a check's findings into one result: the worst status leads. */
 export function summarize(check: Pick<Check, 'id' | 'title'>, database: string, findings: Finding[], durationMs: number): CheckResult {
-  if (findings.length === 0) findings = [{ status: 'ok', message: 'nothing to report' }];
-  const status = worstStatus(findings.map((f) => f.status));
-  const leading = findings.filter((f) => f.status === status);
+  const coded = (findings.length === 0 ? [{ code: 'no-findings', status: 'ok' as const, message: 'nothing to report' }] : findings).map(withCode);
+  const status = worstStatus(coded.map((f) => f.status));
+  const leading = coded.filter((f) => f.status === status);
   return {
     id: check.id,
     title: check.title,
     database,
     status,
     message: headline(status, leading),
-    details: findings.length === 1 ? findings[0]!.details : undefined,
-    remediation: findings.flatMap((f) => f.remediation ?? []),
-    findings,
+    details: coded.length === 1 ? coded[0]!.details : undefined,
+    remediation: coded.flatMap((f) => f.remediation ?? []),
+    findings: coded,
     durationMs,
   };
 }
@@ -94,7 +95,7 @@ function failedResult(check: Check, database: string, err: unknown, durationMs: 
   const message = timedOut
     ? `the check's query hit the ${pgErr.code === '57014' ? 'statement' : 'lock'} timeout: ${pgErr.message}; raise --statement-timeout or --lock-timeout, or run it when the server is less busy`
     : `the check could not run: ${pgErr.message ?? String(err)}`;
-  return summarize(check, database, [{ status: 'failed', message, details: pgErr.code ? { sqlstate: pgErr.code } : undefined }], durationMs);
+  return summarize(check, database, [{ code: timedOut ? 'query-timeout' : 'check-failed', status: 'failed', message, details: pgErr.code ? { sqlstate: pgErr.code } : undefined }], durationMs);
 }
 
 async function runTarget(

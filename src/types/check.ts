@@ -2,7 +2,7 @@ import type { DatabaseTarget } from '../config/target.js';
 import type { HostMemory } from '../host-memory.js';
 import type { SqliteSnapshotSource } from '../sqlite/snapshot.js';
 import type { ServerFacts } from './facts.js';
-import type { Finding, Remediation } from './finding.js';
+import type { CodeSpec, Finding, ReportedFinding, Remediation } from './finding.js';
 import type { Status } from './status.js';
 
 export interface QueryFn {
@@ -85,6 +85,11 @@ export interface Check {
   /** Labels for listings and docs ("synapse", "sequences"). The runner ignores them: a check that
    * applies only to Synapse databases says `skipped` itself, as sqlite-port does. */
   tags?: string[];
+  /**
+   * The codes its findings carry, code → meaning. Built-in checks declare every code they use;
+   * a plugin without codes still works, its findings get DEFAULT_CODE.
+   */
+  codes?: Record<string, CodeSpec>;
   /** Settings the user may change, by name (kebab-case or snake_case, as the check chooses). */
   params?: Record<string, ParamSpec>;
   run(ctx: CheckContext): Promise<Finding | Finding[]>;
@@ -99,7 +104,7 @@ export interface CheckResult {
   message: string;
   details?: Record<string, unknown>;
   remediation: Remediation[];
-  /** Every finding the check returned; `status` is the worst of them. */
-  findings: Finding[];
+  /** Every finding the check returned, each with its code; `status` is the worst of them. */
+  findings: ReportedFinding[];
   durationMs: number;
 }

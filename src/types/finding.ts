@@ -10,7 +10,26 @@ export interface Remediation {
   title?: string;
 }
 
+/**
+ * What one code of a check means: every finding carries a code its check declares, so that
+ * reports, waivers, SARIF fingerprints and docs name a finding by identity, not by its prose.
+ */
+export interface CodeSpec {
+  /** The status a finding of this code usually has (a check may raise or lower it by degree). */
+  status: Status;
+  /** Other statuses the check gives it by degree (e.g. `info` below a threshold, `error` above). */
+  otherStatuses?: Status[];
+  /** One line: what a finding of this code says. */
+  summary: string;
+  /** The kinds of remediation steps such a finding may print. */
+  remediation?: RemediationKind[];
+  /** `pg-preflight fix` can apply it. */
+  fixable?: boolean;
+}
+
 export interface Finding {
+  /** Stable kebab-case code, one of the check's `codes` (e.g. `not-utf8`). Built-in checks always set it. */
+  code?: string;
   status: Status;
   message: string;
   /** The database object the finding is about, e.g. `public.events_stream_seq`. */
@@ -20,6 +39,9 @@ export interface Finding {
   /** Set when a rules-file waiver accepts this finding: shown, but not counted for the exit code. */
   waived?: Waiver;
 }
+
+/** A finding in a result: the runner has given it its code (a plugin's without one gets DEFAULT_CODE). */
+export type ReportedFinding = Finding & { code: string };
 
 export interface Waiver {
   reason: string;

@@ -1,7 +1,9 @@
+import { expect } from 'vitest';
+import { codesOf } from '../../src/codes.js';
 import { resolveTargets } from '../../src/config/resolve.js';
 import { allChecks, selectChecks } from '../../src/registry.js';
 import { runChecks, type Report } from '../../src/runner.js';
-import type { CheckOptions, CheckResult } from '../../src/types.js';
+import type { Check, CheckOptions, CheckResult } from '../../src/types.js';
 import { dsnFor, type SharedServer } from './servers.js';
 
 /** Runs one check through the library API against a database of a shared server. */
@@ -28,5 +30,19 @@ export async function runReport(
     configPaths: opts.configPaths,
     env: { HOME: '/nonexistent' },
   });
-  return runChecks({ targets, checks: selectChecks(allChecks(), only), options: opts.options });
+  const checks = selectChecks(allChecks(), only);
+  const report = await runChecks({ targets, checks, options: opts.options });
+  for (const t of report.targets) for (const r of t.results) expectDeclared(checks.find((c) => c.id === r.id)!, r);
+  return report;
+}
+
+/** Every finding carries a code its check declares, with a status and remediation kinds that code allows. */
+export function expectDeclared(check: Check, result: CheckResult): void {
+  const codes = codesOf(check);
+  for (const f of result.findings) {
+    const spec = codes[f.code];
+    expect(spec, `${check.id}: finding code "${f.code}" is not declared`).toBeDefined();
+    expect([spec!.status, ...(spec!.otherStatuses ?? [])], `${check.id}/${f.code}: status`).toContain(f.status);
+    for (const step of f.remediation ?? []) expect(spec!.remediation ?? [], `${check.id}/${f.code}: remediation kind`).toContain(step.kind);
+  }
 }
