@@ -49,6 +49,7 @@ restart (the setting only changes at a restart). cp_min above cp_max is an error
 thread pool refuses it ("minimum is greater than maximum") and Synapse does not start; an unset
 cp_min counts as 3, so cp_max 1 or 2 alone trips it too. cp_min/cp_max directly under
 database: (not under args:) are ignored by Synapse: an error.`,
+  inputs: ['synapseProcesses'],
   codes: {
     'within-budget': { status: 'ok', summary: 'The connections Synapse will open fit in the free connection slots.' },
     'no-process-info': { status: 'skipped', summary: 'Nothing says how many connections Synapse will open.' },
@@ -57,11 +58,11 @@ database: (not under args:) are ignored by Synapse: an error.`,
     'over-budget': { status: 'error', otherStatuses: ['warning'], summary: 'Synapse will open more connections than are free (a warning when it is close).', remediation: ['config', 'sql'] },
   },
   async run(ctx) {
-    const { target, facts, options, params } = ctx;
+    const { target, facts, inputs, params } = ctx;
     // The CLI resolved the main pools like the workers' (config and environment, not --dsn).
-    const key = options.synapseProcesses?.[0]?.pools.find((p) => p.label === target.label)?.server ?? targetServerKey(target);
+    const key = inputs.synapseProcesses?.[0]?.pools.find((p) => p.label === target.label)?.server ?? targetServerKey(target);
     const processes: SynapseProcess[] | undefined =
-      options.synapseProcesses ??
+      inputs.synapseProcesses ??
       (target.synapse || facts.isSynapse ? [{ name: 'main', pools: [{ label: target.label, server: key, cpMin: target.synapse?.cpMin, cpMax: target.synapse?.cpMax }] }] : undefined);
     if (!processes) {
       return {

@@ -25,7 +25,7 @@ function readState(ctx: CheckContext): HugePageState {
   const needed = Number(settings.get('shared_memory_size_in_huge_pages')?.setting ?? -1);
   // huge_page_size (14+) of 0 means the kernel's default, which only /proc/meminfo knows.
   const configured = settingBytes(settings.get('huge_page_size'));
-  const local = isOnThisHost(ctx.target.connection) ? ctx.options.localHostMemory : undefined;
+  const local = isOnThisHost(ctx.target.connection) ? ctx.inputs.localHostMemory : undefined;
   const pageBytes = configured || local?.hugePageBytes || DEFAULT_HUGE_PAGE;
   const pageSizeSource = configured ? 'huge_page_size' : local?.hugePageBytes ? `Hugepagesize in ${local.source}` : 'the usual Linux default';
   return {
@@ -121,6 +121,7 @@ start instead of silent.`,
       description: 'shared_buffers from which huge pages are worth setting up',
     },
   },
+  inputs: ['localHostMemory'],
   codes: {
     'small-shared-buffers': { status: 'ok', summary: 'shared_buffers is under the size from which huge pages are worth setting up.' },
     'no-huge-pages-platform': { status: 'skipped', summary: 'The server\'s platform offers PostgreSQL no huge pages.' },
@@ -155,7 +156,7 @@ start instead of silent.`,
       return { code: 'huge-pages-in-use', status: 'ok', message: `huge_pages = try and the server got them (huge_pages_status = on)`, details };
     }
 
-    const local = isOnThisHost(ctx.target.connection) ? ctx.options.localHostMemory : undefined;
+    const local = isOnThisHost(ctx.target.connection) ? ctx.inputs.localHostMemory : undefined;
     const findings: Finding[] = [];
     const neededText = state.needed !== undefined ? `${state.needed}` : `about ${Math.ceil(state.sharedBuffers / state.pageBytes)} (shared_buffers alone)`;
     const neededCount = state.needed ?? Math.ceil(state.sharedBuffers / state.pageBytes);

@@ -28,7 +28,7 @@ interface HostMemory {
 
 function hostMemory(ctx: CheckContext): HostMemory | undefined {
   if (typeof ctx.params.host_memory === 'number') return { bytes: ctx.params.host_memory, source: 'given with --db-host-memory or memory-settings.host_memory' };
-  const local = ctx.options.localHostMemory;
+  const local = ctx.inputs.localHostMemory;
   if (local && isOnThisHost(ctx.target.connection)) {
     return { bytes: local.totalBytes, source: `MemTotal in ${local.source} of this machine, as the server is reached over ${describeLocalReach(ctx.target.connection)}` };
   }
@@ -145,6 +145,7 @@ server needs (see the huge-pages check).`,
       type: 'bytes',
       default: null,
       description: "the database host's memory (also --db-host-memory); unset: /proc/meminfo when the server is on this machine",
+      flag: 'db-host-memory',
     },
     large_host: {
       type: 'bytes',
@@ -157,6 +158,7 @@ server needs (see the huge-pages check).`,
       description: 'a setting under the rule of thumb divided by this is an outlier',
     },
   },
+  inputs: ['localHostMemory'],
   codes: {
     'within-rules-of-thumb': { status: 'ok', summary: 'The memory settings are within the usual rules of thumb for the host.' },
     'settings-hidden': { status: 'skipped', summary: 'pg_settings does not show the memory settings to this role.' },

@@ -142,6 +142,7 @@ size while it is read); rows still in its -wal file are not seen, which is repor
 every table of a large database can take longer than --statement-timeout: raise it for this run.
 Fix: the final synapse_port_db run with Synapse stopped, as the seed guide's two phases say, with
 your file names; only while Synapse has not yet written to PostgreSQL.`,
+  inputs: ['sqliteDatabase'],
   codes: {
     'port-complete': { status: 'ok', summary: 'Every table compared has at least as many rows in PostgreSQL as in SQLite.' },
     'not-ported': { status: 'ok', summary: 'Not ported from SQLite.' },
@@ -154,7 +155,7 @@ your file names; only while Synapse has not yet written to PostgreSQL.`,
   },
   async run(ctx) {
     if (!ctx.facts.isSynapse) return { code: 'not-synapse', status: 'skipped', message: 'not a Synapse database (no schema_version table)' };
-    const source = ctx.options.sqliteDatabase;
+    const source = ctx.inputs.sqliteDatabase;
     // The file is read by the source (host I/O, done once for every database checked).
     const snapshot = source ? await source.read() : undefined;
     const names = snapshot ? snapshot.tables.filter((t) => !portExclusion(t.name)).map((t) => t.name) : [];

@@ -3,8 +3,9 @@ import { DEFAULT_LIMITS, openSession, type Session, type SessionLimits } from '.
 import { withCode } from './codes.js';
 import { PreflightError } from './errors.js';
 import { gatherFacts } from './facts.js';
-import { STATUSES, worstStatus, type Check, type CheckOptions, type CheckResult, type Finding, type ParamValues, type ServerFacts, type Status } from './types.js';
+import { STATUSES, worstStatus, type Check, type CheckInputs, type CheckOptions, type CheckResult, type Finding, type ParamValues, type ServerFacts, type Status } from './types.js';
 import { resolveParams } from './params.js';
+import { checkTarget } from './target-view.js';
 import type { RulesSummary } from './rules/types.js';
 import { openSessionWaiting, type WaitOptions } from './wait.js';
 
@@ -13,6 +14,8 @@ export interface RunOptions {
   checks: Check[];
   limits?: Partial<SessionLimits>;
   options?: CheckOptions;
+  /** Host inputs for the checks that declare them (Check.inputs); each check gets only its own. */
+  inputs?: CheckInputs;
   /** Params per check id (from --set), over each check's declared defaults. */
   params?: Record<string, ParamValues>;
   /** --wait: retry the first connection while the server is not up yet. Without it nothing retries. */
@@ -98,11 +101,17 @@ function failedResult(check: Check, database: string, err: unknown, durationMs: 
   return summarize(check, database, [{ code: timedOut ? 'query-timeout' : 'check-failed', status: 'failed', message, details: pgErr.code ? { sqlstate: pgErr.code } : undefined }], durationMs);
 }
 
+/** Only what the check declared: a check (or a plugin) cannot come to rely on an input it did not ask for. */
+function inputsFor(check: Check, inputs: CheckInputs): Partial<CheckInputs> {
+  return Object.fromEntries((check.inputs ?? []).filter((name) => inputs[name] !== undefined).map((name) => [name, inputs[name]]));
+}
+
 async function runTarget(
   target: DatabaseTarget,
   checks: Check[],
   limits: SessionLimits,
   options: CheckOptions,
+  inputs: CheckInputs,
   params: Record<string, ParamValues>,
   wait: (WaitOptions & { deadline: number }) | undefined,
   onProgress: RunOptions['onProgress'],
@@ -115,10 +124,11 @@ async function runTarget(
     session = wait ? await openSessionWaiting(target, limits, wait) : await openSession(target, limits);
     const facts = await gatherFacts(session);
     report.facts = facts;
+    const view = checkTarget(target);
     for (const [i, check] of checks.entries()) {
       onProgress?.({ database: target.label, check: check.id, done: i, total: checks.length });
       const c0 = performance.now();
-      const ctx = { facts, target, query: session.query, options, params: resolveParams(check, params[check.id]) };
+      const ctx = { facts, target: view, query: session.query, options, inputs: inputsFor(check, inputs), params: resolveParams(check, params[check.id]) };
       try {
         const findings = toFindings(await check.run(ctx));
         report.results.push(summarize(check, target.label, findings, performance.now() - c0));
@@ -148,7 +158,7 @@ export async function runChecks(opts: RunOptions): Promise<Report> {
   // One deadline for the whole run: --wait 60 means 60 s in all, however many databases.
   const wait = opts.wait ? { ...opts.wait, deadline: Date.now() + opts.wait.timeoutMs } : undefined;
   for (const target of opts.targets) {
-    targets.push(await runTarget(target, opts.checks, limits, opts.options ?? {}, opts.params ?? {}, wait, opts.onProgress));
+    targets.push(await runTarget(target, opts.checks, limits, opts.options ?? {}, opts.inputs ?? {}, opts.params ?? {}, wait, opts.onProgress));
   }
   const summary = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
   for (const t of targets) for (const r of t.results) summary[r.status]++;

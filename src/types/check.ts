@@ -1,4 +1,4 @@
-import type { DatabaseTarget } from '../config/target.js';
+import type { CheckTarget } from '../target-view.js';
 import type { HostMemory } from '../host-memory.js';
 import type { SqliteSnapshotSource } from '../sqlite/snapshot.js';
 import type { ServerFacts } from './facts.js';
@@ -9,7 +9,7 @@ export interface QueryFn {
   <R extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
 }
 
-/** Run-wide options, the same for every check. */
+/** Run-wide options, the same for every check. Inputs only some checks need are CheckInputs. */
 export interface CheckOptions {
   /** Synapse release given with --synapse-version, e.g. "1.120.0". */
   synapseVersion?: string;
@@ -17,20 +17,25 @@ export interface CheckOptions {
   thorough?: boolean;
   /** "Today", for end-of-life and age comparisons; tests pin it. */
   now?: Date;
-  /**
-   * This machine's memory (/proc/meminfo), read by the CLI. Checks use it only for a server reached
-   * over a Unix socket or loopback (memory-settings, huge-pages); a check never reads it itself.
-   */
+}
+
+/**
+ * Inputs from the host that a check declares it needs (Check.inputs); the CLI gathers them
+ * (src/cli/check-inputs.ts) and the runner hands each check only the ones it declared.
+ */
+export interface CheckInputs {
+  /** This machine's memory (/proc/meminfo). Checks use it only for a server reached over a Unix socket or loopback. */
   localHostMemory?: HostMemory;
-  /** --sqlite-database: the SQLite file synapse_port_db read, counted on demand (sqlite-port). */
+  /** --sqlite-database: the SQLite file synapse_port_db read, counted on demand. */
   sqliteDatabase?: SqliteSnapshotSource;
   /**
    * The Synapse processes that will connect, main first, each with the pools it opens (from
    * --config, --worker-config and --workers). Absent: the main process alone, as the target shows it.
    */
   synapseProcesses?: SynapseProcess[];
-  [key: string]: unknown;
 }
+
+export type InputName = keyof CheckInputs;
 
 /** One Synapse process (the main one, or a worker) and the connection pools it opens. */
 export interface SynapseProcess {
@@ -61,16 +66,21 @@ export interface ParamSpec {
   type: 'number' | 'integer' | 'string' | 'boolean' | 'bytes' | 'duration';
   default: number | string | boolean | null;
   description: string;
+  /** A command-line flag that also sets it (e.g. `db-host-memory`); --set wins over it. */
+  flag?: string;
 }
 
 export type ParamValues = Record<string, number | string | boolean | null>;
 
 export interface CheckContext {
   facts: ServerFacts;
-  target: DatabaseTarget;
+  /** The database as configured, without the password (see src/target-view.ts). */
+  target: CheckTarget;
   /** Runs inside the read-only transaction with the session's timeouts. */
   query: QueryFn;
   options: CheckOptions;
+  /** The inputs this check declared (Check.inputs), when the caller has them. */
+  inputs: Partial<CheckInputs>;
   /** This check's declared params, defaults overridden by what the user set. */
   params: ParamValues;
 }
@@ -92,6 +102,8 @@ export interface Check {
   codes?: Record<string, CodeSpec>;
   /** Settings the user may change, by name (kebab-case or snake_case, as the check chooses). */
   params?: Record<string, ParamSpec>;
+  /** Host inputs it reads from ctx.inputs; it gets no others. */
+  inputs?: InputName[];
   run(ctx: CheckContext): Promise<Finding | Finding[]>;
 }
 

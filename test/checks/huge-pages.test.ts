@@ -5,20 +5,20 @@ import { parseSetFlags } from '../../src/params.js';
 import { allChecks, selectChecks } from '../../src/registry.js';
 import { runChecks } from '../../src/runner.js';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
-import type { CheckOptions, CheckResult } from '../../src/types.js';
+import type { CheckInputs, CheckResult } from '../../src/types.js';
 import { dsnFor, sharedServers, sql } from '../helpers/servers.js';
 import { runPasted } from '../helpers/shell.js';
 
 const MiB = 1024 ** 2;
 type Server = { host: string; port: number };
 
-async function check(server: Server, set: string[] = [], options: CheckOptions = {}): Promise<CheckResult> {
+async function check(server: Server, set: string[] = [], inputs: CheckInputs = {}): Promise<CheckResult> {
   const checks = allChecks();
   const { targets } = resolveTargets({ dsn: dsnFor(server, 'postgres'), env: { HOME: '/nonexistent' } });
   const report = await runChecks({
     targets,
     checks: selectChecks(checks, ['huge-pages']),
-    options,
+    inputs,
     params: parseSetFlags(set.map((s) => `huge-pages.${s}`), checks),
   });
   if (report.targets[0]!.error) throw report.targets[0]!.error;

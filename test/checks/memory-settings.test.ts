@@ -6,7 +6,7 @@ import { parseSetFlags } from '../../src/params.js';
 import { allChecks, selectChecks } from '../../src/registry.js';
 import { runChecks } from '../../src/runner.js';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
-import type { CheckOptions, CheckResult } from '../../src/types.js';
+import type { CheckInputs, CheckResult } from '../../src/types.js';
 import { humanSize, pgSize, roundRecommendation, unitBytes } from '../../src/units.js';
 import { runCli } from '../helpers/cli.js';
 import { dsnFor, sql } from '../helpers/servers.js';
@@ -15,13 +15,13 @@ const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
 /** Runs memory-settings with params given as --set would give them. */
-async function check(server: ThrowawayServer, set: string[] = [], options: CheckOptions = {}): Promise<CheckResult> {
+async function check(server: ThrowawayServer, set: string[] = [], inputs: CheckInputs = {}): Promise<CheckResult> {
   const checks = allChecks();
   const { targets } = resolveTargets({ dsn: dsnFor(server, 'postgres'), env: { HOME: '/nonexistent' } });
   const report = await runChecks({
     targets,
     checks: selectChecks(checks, ['memory-settings']),
-    options,
+    inputs,
     params: parseSetFlags(set.map((s) => `memory-settings.${s}`), checks),
   });
   if (report.targets[0]!.error) throw report.targets[0]!.error;

@@ -38,8 +38,8 @@ async function check(
     configPaths: opts.config ? [opts.config] : undefined,
     env: { HOME: '/nonexistent' },
   });
-  const options = opts.sqlite ? { sqliteDatabase: sqliteSnapshotSource(opts.sqlite) } : {};
-  const report = await runChecks({ targets, checks: selectChecks(allChecks(), [ID]), options });
+  const inputs = opts.sqlite ? { sqliteDatabase: sqliteSnapshotSource(opts.sqlite) } : {};
+  const report = await runChecks({ targets, checks: selectChecks(allChecks(), [ID]), inputs });
   const t = report.targets[0]!;
   if (t.error) throw t.error;
   return { result: t.results[0]!, roundTrips: t.roundTrips };
