@@ -4,7 +4,7 @@ import type { CheckResult } from '../../src/types.js';
 import { fixtureSql, synapseSchemaSql } from '../helpers/fixtures.js';
 import { createDatabase, dsnFor, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
 import CHECK from '../../checks/invalid-indexes.js';
-import { applyPrinted, runCheck } from '../../src/testing/index.js';
+import { applyPrinted, CheckTester, runCheck } from '../../src/testing/index.js';
 
 const ID = 'invalid-indexes';
 
@@ -165,4 +165,21 @@ describe.each(sharedServers())('invalid-indexes on PostgreSQL $major', (server) 
     expect(await applyPrinted(server, db, r, { filter: (step) => !step.text.startsWith('SELECT') })).toEqual(['DROP INDEX CONCURRENTLY "public"."t_v_ccnew";']);
     expect((await runCheck(CHECK, server, db)).result.status).toBe('ok');
   });
+});
+
+new CheckTester({ servers: sharedServers }).run(CHECK, {
+  valid: [{ name: 'only valid indexes', state: 'CREATE TABLE t (id int PRIMARY KEY, v text); CREATE INDEX t_v ON t (v);', codes: ['no-invalid-indexes'] }],
+  invalid: [
+    {
+      name: 'a unique build that failed on duplicates, once the duplicate is deleted',
+      state: async (db) => {
+        await db.sql("CREATE TABLE t (id int, v text); INSERT INTO t VALUES (1, 'a'), (2, 'a');");
+        await expect(db.sql('CREATE UNIQUE INDEX CONCURRENTLY t_v ON t (v)')).rejects.toMatchObject({ code: '23505' });
+        await db.sql('DELETE FROM t WHERE id = 2');
+      },
+      findings: [{ code: 'invalid-index', object: 'public.t_v', status: 'error' }],
+      // The duplicate listing is a query to read, not a step of the fix.
+      apply: { filter: (step) => !step.text.startsWith('SELECT') },
+    },
+  ],
 });
