@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { CheckResult } from '../../src/types.js';
 import { fixtureSql, synapseSchemaSql } from '../helpers/fixtures.js';
 import { createDatabase, dsnFor, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
-import CHECK from '../../checks/invalid-indexes.js';
+import CHECK from '../../checks/invalid-indexes/index.js';
 import { applyPrinted, CheckTester, runCheck } from '../../src/testing/index.js';
 
 const ID = 'invalid-indexes';

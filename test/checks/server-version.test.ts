@@ -6,7 +6,7 @@ import { runCheck } from '../helpers/check.js';
 import { synapseSchemaSql } from '../helpers/fixtures.js';
 import { createDatabase, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
 import { clientTools, runPasted } from '../helpers/shell.js';
-import { pgMinimumForRelease, releaseForSchema } from '../../src/synapse/releases.js';
+import { pgMinimumForRelease, releaseForSchema } from '../../checks/server-version/releases.js';
 
 const pg10 = () => sharedServers().find((s) => s.major === 10)!;
 const pg18 = () => sharedServers().find((s) => s.major === 18)!;

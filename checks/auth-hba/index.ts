@@ -1,10 +1,10 @@
-import { defineCheck } from '../src/define-check.js';
-import { ruleAddress, ruleToLine, type HbaFileRule } from '../src/connection-diagnosis/hba-line.js';
-import { admitsNetwork, findMatchingRule, shadowedRules, type Login } from '../src/connection-diagnosis/hba-rules.js';
-import { isLoopback } from '../src/connection-diagnosis/ip.js';
-import { RELOAD, setScramPasswordStep } from '../src/connection-diagnosis/remediation.js';
-import { quoteIdent, shellQuote } from '../src/quote.js';
-import type { CheckContext, Finding, Remediation } from '../src/types.js';
+import { defineCheck } from '../../src/define-check.js';
+import { ruleAddress, ruleToLine, type HbaFileRule } from '../../src/connection-diagnosis/hba-line.js';
+import { admitsNetwork, findMatchingRule, shadowedRules, type Login } from './hba-rules.js';
+import { isLoopback } from '../../src/connection-diagnosis/ip.js';
+import { RELOAD, setScramPasswordStep } from '../../src/connection-diagnosis/remediation.js';
+import { quoteIdent, shellQuote } from '../../src/quote.js';
+import type { CheckContext, Finding, Remediation } from '../../src/types.js';
 
 interface LoginRow extends Record<string, unknown> {
   client_addr: string | null;

@@ -1,8 +1,8 @@
-import { defineCheck } from '../src/define-check.js';
-import { optionalTableJson, parseOptionalTable } from '../src/optional-table.js';
-import { quoteQualified } from '../src/quote.js';
-import { updatesBuildingIndex } from '../src/synapse/background-index-updates.js';
-import type { CheckContext, Finding, Remediation } from '../src/types.js';
+import { defineCheck } from '../../src/define-check.js';
+import { optionalTableJson, parseOptionalTable } from '../../src/optional-table.js';
+import { quoteQualified } from '../../src/quote.js';
+import { updatesBuildingIndex } from './background-index-updates.js';
+import type { CheckContext, Finding, Remediation } from '../../src/types.js';
 
 interface InvalidIndex {
   schema: string;

@@ -61,3 +61,44 @@ export function importCycles(graph: Map<string, string[]>): string[][] {
   for (const v of graph.keys()) if (!indices.has(v)) visit(v);
   return cycles;
 }
+
+/** `checks/<id>.ts` or `checks/<id>/...`: the check a module belongs to, else undefined. */
+export function checkOf(module: string): string | undefined {
+  const m = /^checks\/([^/.]+)(?:\.ts|\/)/.exec(module);
+  return m && m[1] !== 'index' ? m[1] : undefined;
+}
+
+/**
+ * For each module under src/, who uses it: the checks that reach it (through their own
+ * modules only) and whether the core reaches it from an entry point without passing through a
+ * check. A module only one check reaches, and the core does not, belongs next to that check.
+ */
+export function usersOf(graph: Map<string, string[]>, entryPoints: readonly string[]): Map<string, { checks: Set<string>; core: boolean }> {
+  const users = new Map<string, { checks: Set<string>; core: boolean }>();
+  const walk = (root: string, check: string | undefined) => {
+    const seen = new Set<string>();
+    const stack = [...(graph.get(root) ?? [])];
+    while (stack.length > 0) {
+      const m = stack.pop()!;
+      if (seen.has(m) || !graph.has(m)) continue;
+      seen.add(m);
+      const owner = checkOf(m);
+      // Another check's modules, or the check list, are not walked through: that use is theirs.
+      if (owner !== undefined || m === 'checks/index.ts') {
+        if (owner === check) stack.push(...(graph.get(m) ?? []));
+        continue;
+      }
+      const entry = users.get(m) ?? { checks: new Set<string>(), core: false };
+      if (check === undefined) entry.core = true;
+      else entry.checks.add(check);
+      users.set(m, entry);
+      stack.push(...(graph.get(m) ?? []));
+    }
+  };
+  for (const module of graph.keys()) {
+    const check = checkOf(module);
+    if (check !== undefined && (module === `checks/${check}.ts` || module === `checks/${check}/index.ts`)) walk(module, check);
+  }
+  for (const entry of entryPoints) walk(entry, undefined);
+  return users;
+}

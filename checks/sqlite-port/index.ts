@@ -1,10 +1,10 @@
-import { defineCheck } from '../src/define-check.js';
-import { sqlitePortSteps } from '../src/config/homeserver.js';
-import { optionalTableJson, parseOptionalTable, rowCountExpr } from '../src/optional-table.js';
-import { shellQuote } from '../src/quote.js';
-import { portExclusion } from '../src/sqlite/port-tables.js';
-import type { SqliteSnapshot } from '../src/sqlite/snapshot.js';
-import type { CheckContext, Finding, Remediation } from '../src/types.js';
+import { defineCheck } from '../../src/define-check.js';
+import { sqlitePortSteps } from '../../src/config/homeserver.js';
+import { optionalTableJson, parseOptionalTable, rowCountExpr } from '../../src/optional-table.js';
+import { shellQuote } from '../../src/quote.js';
+import { portExclusion } from './port-tables.js';
+import type { SqliteSnapshot } from '../../src/sqlite/snapshot.js';
+import type { CheckContext, Finding, Remediation } from '../../src/types.js';
 
 interface Row extends Record<string, unknown> {
   port: unknown;

@@ -1,13 +1,13 @@
-import { defineCheck } from '../src/define-check.js';
-import { clientFlags } from '../src/remediation/client-flags.js';
-import { shellQuote } from '../src/quote.js';
+import { defineCheck } from '../../src/define-check.js';
+import { clientFlags } from '../../src/remediation/client-flags.js';
+import { shellQuote } from '../../src/quote.js';
 import {
   CURRENT_SYNAPSE,
   PG_END_OF_LIFE,
   pgMinimumForRelease,
   releaseForSchema,
-} from '../src/synapse/releases.js';
-import type { CheckContext, Finding, Remediation } from '../src/types.js';
+} from './releases.js';
+import type { CheckContext, Finding, Remediation } from '../../src/types.js';
 
 /** The floor the seed guide states; nothing older is worth checking further. */
 const SEED_FLOOR = 10;
