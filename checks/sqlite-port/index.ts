@@ -150,7 +150,7 @@ your file names; only while Synapse has not yet written to PostgreSQL.`,
     'port-table-unreadable': { status: 'skipped', summary: 'The role may not read port_from_sqlite3.' },
     'sqlite-wal-pending': { status: 'warning', summary: 'The SQLite -wal file holds rows the counts do not see.', remediation: ['shell'] },
     'rows-missing': { status: 'warning', summary: 'Tables have fewer rows in PostgreSQL than in SQLite: the final port has not run.', remediation: ['shell', 'text'] },
-    'port-never-ran': { status: 'warning', summary: '--sqlite-database was given, but synapse_port_db has not run against this database.', remediation: ['shell'] },
+    'port-never-ran': { status: 'warning', summary: '--sqlite-database was given, but synapse_port_db has not run against this database.', remediation: ['shell', 'text'] },
     'ported-unverified': { status: 'info', summary: 'Ported by synapse_port_db; give --sqlite-database to check the final phase.' },
   },
   async run(ctx) {

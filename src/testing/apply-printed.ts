@@ -68,6 +68,8 @@ export interface ApplyOptions {
   filter?: (step: Remediation) => boolean;
   /** Role to run SQL as (default postgres). */
   user?: string;
+  /** The database a SQL step runs in, when its title names another one (default: the case's). */
+  databaseOf?: (step: Remediation) => string | undefined;
   /** Force node-postgres even when psql is installed. */
   withoutPsql?: boolean;
 }
@@ -124,7 +126,7 @@ export function printedSteps(result: Pick<CheckResult, 'remediation'>, opts: App
 export async function applyPrinted(server: Pick<TestServer, 'host' | 'port'>, database: string, result: Pick<CheckResult, 'remediation'>, opts: ApplyOptions = {}): Promise<string[]> {
   const steps = printedSteps(result, opts);
   for (const step of steps) {
-    if (step.kind === 'sql') await runSql(server, database, step.text, opts);
+    if (step.kind === 'sql') await runSql(server, opts.databaseOf?.(step) ?? database, step.text, opts);
     else if (step.kind === 'shell') runShell(step.text);
     else throw new Error(`a ${step.kind} step cannot be applied by pasting it: ${step.text}`);
   }

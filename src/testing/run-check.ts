@@ -2,6 +2,7 @@
 // read-only session, the password-free context), and holding its findings to what it declares.
 import { codesOf } from '../codes.js';
 import { resolveTargets } from '../config/resolve.js';
+import { parseSetFlags } from '../params.js';
 import { runChecks, type Report } from '../runner.js';
 import type { Check, CheckInputs, CheckOptions, CheckResult, ParamValues } from '../types.js';
 
@@ -18,6 +19,8 @@ export interface RunCheckOptions {
   /** homeserver.yaml files instead of a DSN to the database. */
   configPaths?: string[];
   params?: ParamValues;
+  /** Params as --set gives them, without the check id: `name=value`; over `params`. */
+  set?: string[];
   inputs?: CheckInputs;
   options?: CheckOptions;
   /** Other checks to run in the same session (a check reading another's effect). */
@@ -61,7 +64,9 @@ export async function runCheck(check: Check, server: Pick<TestServer, 'host' | '
     env: { HOME: '/nonexistent' },
   });
   const checks = [...(opts.alongside ?? []), check];
-  const report = await runChecks({ targets, checks, options: opts.options, inputs: opts.inputs, params: opts.params ? { [check.id]: opts.params } : undefined });
+  const set = opts.set && opts.set.length > 0 ? parseSetFlags(opts.set.map((s) => `${check.id}.${s}`), [check])[check.id] : undefined;
+  const params = opts.params || set ? { [check.id]: { ...opts.params, ...set } } : undefined;
+  const report = await runChecks({ targets, checks, options: opts.options, inputs: opts.inputs, params });
   const t = report.targets[0]!;
   if (t.error) throw t.error;
   const result = t.results.find((r) => r.id === check.id)!;
