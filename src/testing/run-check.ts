@@ -70,7 +70,8 @@ export async function runCheck(check: Check, server: Pick<TestServer, 'host' | '
   const t = report.targets[0]!;
   if (t.error) throw t.error;
   const result = t.results.find((r) => r.id === check.id)!;
-  const problems = declaredProblems(check, result);
+  // Every database of a split config is held to the declaration, not only the first.
+  const problems = report.targets.flatMap((x) => x.results.filter((r) => r.id === check.id)).flatMap((r) => declaredProblems(check, r));
   if (problems.length > 0) throw new Error(problems.join('\n'));
   return { result, roundTrips: t.roundTrips, report };
 }
