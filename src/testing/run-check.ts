@@ -3,6 +3,7 @@
 import { codesOf } from '../codes.js';
 import { resolveTargets } from '../config/resolve.js';
 import { parseSetFlags } from '../params.js';
+import type { DatabaseTarget } from '../config/target.js';
 import { runChecks, type Report } from '../runner.js';
 import type { Check, CheckInputs, CheckOptions, CheckResult, ParamValues } from '../types.js';
 
@@ -63,15 +64,24 @@ export async function runCheck(check: Check, server: Pick<TestServer, 'host' | '
     configPaths: opts.configPaths,
     env: { HOME: '/nonexistent' },
   });
-  const checks = [...(opts.alongside ?? []), check];
+  return runCheckOn(check, targets, opts);
+}
+
+/** Runs `check` on the database a connection URI names (a password, another host or address). */
+export async function runCheckAt(check: Check, dsn: string, opts: Omit<RunCheckOptions, 'configPaths' | 'user'> = {}): Promise<CheckRun> {
+  return runCheckOn(check, resolveTargets({ dsn, env: { HOME: '/nonexistent' } }).targets, opts);
+}
+
+/** Runs `check` on targets built by the caller (a config whose connection a test redirects, say). */
+export async function runCheckOn(check: Check, targets: DatabaseTarget[], opts: Omit<RunCheckOptions, 'configPaths' | 'user'> = {}): Promise<CheckRun & { results: CheckResult[] }> {
   const set = opts.set && opts.set.length > 0 ? parseSetFlags(opts.set.map((s) => `${check.id}.${s}`), [check])[check.id] : undefined;
   const params = opts.params || set ? { [check.id]: { ...opts.params, ...set } } : undefined;
+  const checks = [...(opts.alongside ?? []), check];
   const report = await runChecks({ targets, checks, options: opts.options, inputs: opts.inputs, params });
-  const t = report.targets[0]!;
-  if (t.error) throw t.error;
-  const result = t.results.find((r) => r.id === check.id)!;
+  for (const t of report.targets) if (t.error) throw t.error;
+  const results = report.targets.flatMap((x) => x.results.filter((r) => r.id === check.id));
   // Every database of a split config is held to the declaration, not only the first.
-  const problems = report.targets.flatMap((x) => x.results.filter((r) => r.id === check.id)).flatMap((r) => declaredProblems(check, r));
+  const problems = results.flatMap((r) => declaredProblems(check, r));
   if (problems.length > 0) throw new Error(problems.join('\n'));
-  return { result, roundTrips: t.roundTrips, report };
+  return { result: results[0]!, results, roundTrips: report.targets[0]!.roundTrips, report };
 }
