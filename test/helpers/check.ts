@@ -1,24 +1,23 @@
+// Built-in checks by id, through pg-preflight/testing's runner (the one every check test uses).
 import { expect } from 'vitest';
-import { declaredProblems } from '../../src/testing/index.js';
 import { resolveTargets } from '../../src/config/resolve.js';
-import { allChecks, selectChecks } from '../../src/registry.js';
+import { allChecks, findCheck, selectChecks } from '../../src/registry.js';
 import { runChecks, type Report } from '../../src/runner.js';
+import { declaredProblems, runCheck as runOne } from '../../src/testing/index.js';
 import type { Check, CheckOptions, CheckResult } from '../../src/types.js';
 import { dsnFor, type SharedServer } from './servers.js';
 
-/** Runs one check through the library API against a database of a shared server. */
+/** Runs the built-in check `id` against a database of a shared server. */
 export async function runCheck(
   server: SharedServer,
   database: string,
   id: string,
   opts: { configPaths?: string[]; options?: CheckOptions } = {},
 ): Promise<CheckResult> {
-  const report = await runReport(server, database, [id], opts);
-  const t = report.targets[0]!;
-  if (t.error) throw t.error;
-  return t.results[0]!;
+  return (await runOne(findCheck(allChecks(), id), server, database, opts)).result;
 }
 
+/** Several built-in checks in one session, each held to its declared codes. */
 export async function runReport(
   server: SharedServer,
   database: string,
