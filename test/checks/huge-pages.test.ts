@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostMemory } from '../../src/host-memory.js';
-import { parseSetFlags } from '../../src/params.js';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
-import type { CheckInputs, CheckResult } from '../../src/types.js';
-import { dsnFor, sharedServers, sql } from '../helpers/servers.js';
+import { sharedServers, sql } from '../helpers/servers.js';
 import { runPasted } from '../helpers/shell.js';
 import CHECK from '../../checks/huge-pages.js';
 import { runCheck } from '../../src/testing/index.js';

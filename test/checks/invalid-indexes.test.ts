@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import type { CheckResult } from '../../src/types.js';
 import { fixtureSql, synapseSchemaSql } from '../helpers/fixtures.js';
-import { createDatabase, dsnFor, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
+import { createDatabase, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
 import CHECK from '../../checks/invalid-indexes/index.js';
 import { applyPrinted, CheckTester, runCheck } from '../../src/testing/index.js';
-
-const ID = 'invalid-indexes';
 
 async function connect(server: SharedServer, db: string): Promise<pg.Client> {
   const c = new pg.Client({ host: server.host, port: server.port, user: 'postgres', database: db });

@@ -1,12 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
-import type { CheckResult, ParamValues } from '../../src/types.js';
-import { createDatabase, dsnFor, sharedServers, sql } from '../helpers/servers.js';
+import type { ParamValues } from '../../src/types.js';
+import { createDatabase, sharedServers, sql } from '../helpers/servers.js';
 import CHECK from '../../checks/long-transactions.js';
 import { applyPrinted, runCheck } from '../../src/testing/index.js';
 
-const ID = 'long-transactions';
 /** Thresholds short enough for a test: half a second idle, one second open. */
 const FAST: ParamValues = { 'max-prepared-age': 0.2, 'max-idle-in-transaction': 0.5, 'max-transaction-age': 1 };
 

@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseMeminfo, isOnThisHost } from '../../src/host-memory.js';
-import { parseSetFlags } from '../../src/params.js';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
-import type { CheckInputs, CheckResult } from '../../src/types.js';
 import { humanSize, pgSize, roundRecommendation, unitBytes } from '../../src/units.js';
 import { runCli } from '../helpers/cli.js';
 import { dsnFor, sql } from '../helpers/servers.js';

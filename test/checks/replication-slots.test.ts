@@ -1,11 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
-import type { CheckResult, ParamValues } from '../../src/types.js';
-import { createDatabase, dsnFor, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
+import { createDatabase, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
 import CHECK from '../../checks/replication-slots.js';
 import { applyPrinted, runCheck } from '../../src/testing/index.js';
-
-const ID = 'replication-slots';
 
 /** About `mb` MB of WAL, then a switch to a new segment. */
 async function writeWal(server: ThrowawayServer, db: string, mb: number): Promise<void> {

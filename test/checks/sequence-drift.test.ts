@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
-import type { CheckOptions, CheckResult, Finding, ParamValues } from '../../src/types.js';
+import type { CheckResult, Finding } from '../../src/types.js';
 import { fixtureSql } from '../helpers/fixtures.js';
-import { createDatabase, dsnFor, sharedServers, sql, withClient, type SharedServer } from '../helpers/servers.js';
+import { createDatabase, sharedServers, sql, withClient, type SharedServer } from '../helpers/servers.js';
 import CHECK from '../../checks/sequence-drift.js';
 import { applyPrinted, runCheck } from '../../src/testing/index.js';
 

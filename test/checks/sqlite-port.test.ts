@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import initSqlJs from 'sql.js';
 import { describe, expect, it } from 'vitest';
 import { sqliteSnapshotSource } from '../../src/sqlite/snapshot.js';
-import type { CheckResult } from '../../src/types.js';
 import { runCli } from '../helpers/cli.js';
 import { fixtureSql, synapseSchemaSql } from '../helpers/fixtures.js';
 import { createDatabase, dsnFor, sharedServers, sql, type SharedServer } from '../helpers/servers.js';

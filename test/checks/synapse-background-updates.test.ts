@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckResult } from '../../src/types.js';
 import { fixtureSql, synapseSchemaSql } from '../helpers/fixtures.js';
-import { createDatabase, dsnFor, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
+import { createDatabase, sharedServers, sql } from '../helpers/servers.js';
 import CHECK from '../../checks/synapse-background-updates.js';
 import { runCheck } from '../../src/testing/index.js';
-
-const ID = 'synapse-background-updates';
 
 const SYNAPSE = [synapseSchemaSql(94), fixtureSql('synapse-background-updates/table.sql')].join('\n');
 

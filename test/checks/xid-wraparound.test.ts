@@ -1,11 +1,10 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseSetFlags } from '../../src/params.js';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
 import type { CheckResult } from '../../src/types.js';
 import { fixtureSql } from '../helpers/fixtures.js';
-import { dsnFor, sharedServers, sql, withClient } from '../helpers/servers.js';
-import { clientTools, runPasted } from '../helpers/shell.js';
+import { sharedServers, sql, withClient } from '../helpers/servers.js';
+import { clientTools } from '../helpers/shell.js';
 import CHECK from '../../checks/xid-wraparound.js';
 import { applyPrinted, runCheck } from '../../src/testing/index.js';
 
