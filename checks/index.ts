@@ -4,7 +4,7 @@ import type { Check } from '../src/types.js';
 import serverVersion from './server-version/index.js';
 import databaseEncoding from './database-encoding.js';
 import databaseLocale from './database-locale.js';
-import memorySettings from './memory-settings.js';
+import memorySettings from './memory-settings/index.js';
 import hugePages from './huge-pages.js';
 import collationVersion from './collation-version.js';
 import xidWraparound from './xid-wraparound.js';

@@ -5,7 +5,7 @@ import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/
 import { humanSize, pgSize, roundRecommendation, unitBytes } from '../../src/units.js';
 import { runCli } from '../helpers/cli.js';
 import { dsnFor, sql } from '../helpers/servers.js';
-import CHECK from '../../checks/memory-settings.js';
+import CHECK from '../../checks/memory-settings/index.js';
 import { applyPrinted, runCheck } from '../../src/testing/index.js';
 
 const GiB = 1024 ** 3;
