@@ -34,6 +34,15 @@ database.args make the client notice within seconds; the seed guide suggests 10,
 The host is the one in homeserver.yaml (hostaddr wins over host), even when --dsn pointed
 pg-preflight elsewhere. Without a config, the keywords of the --dsn URI are read. The server's
 own tcp_keepalives_* (which protect the server's side) are shown as detail.`,
+  codes: {
+    'keepalives-set': { status: 'ok', summary: 'TCP keepalives and connect_timeout are set.' },
+    'not-remote': { status: 'ok', summary: 'Synapse connects over a Unix socket or loopback: keepalives do not apply.' },
+    'args-misplaced': { status: 'error', summary: 'Connection keys sit directly under database:, where Synapse ignores them.', remediation: ['config'] },
+    'cp-reconnect-off': { status: 'warning', summary: 'cp_reconnect is false: the pool keeps dead connections.', remediation: ['config'] },
+    'keepalives-off': { status: 'warning', summary: 'keepalives=0 turns TCP keepalives off.', remediation: ['text', 'config'] },
+    'keepalives-missing': { status: 'warning', summary: 'Synapse connects over the network without TCP keepalive settings.', remediation: ['config'] },
+    'connect-timeout-missing': { status: 'info', summary: 'No connect_timeout: a server that never answers holds Synapse\'s startup forever.', remediation: ['config'] },
+  },
   async run(ctx) {
     const { target, facts } = ctx;
     const [row] = await ctx.query<{ server_addr: string | null }>('SELECT host(inet_server_addr()) AS server_addr');
@@ -53,7 +62,7 @@ own tcp_keepalives_* (which protect the server's side) are shown as detail.`,
       const misplaced = KEEPALIVE_KEYS.concat('cp_reconnect').filter((k) => k in section);
       if (misplaced.length > 0) {
         findings.push({
-          status: 'error',
+          code: 'args-misplaced', status: 'error',
           object: where,
           message: `${misplaced.join(', ')} ${misplaced.length > 1 ? 'sit' : 'sits'} directly under ${where}:, where Synapse ignores ${misplaced.length > 1 ? 'them' : 'it'}: only keys under ${where}.args reach libpq (and the pool)`,
           details: { misplaced: Object.fromEntries(misplaced.map((k) => [k, section[k]])) },
@@ -68,7 +77,7 @@ own tcp_keepalives_* (which protect the server's side) are shown as detail.`,
       }
       if (target.synapse?.cpReconnect === false) {
         findings.push({
-          status: 'warning',
+          code: 'cp-reconnect-off', status: 'warning',
           object: where,
           message: 'cp_reconnect is false: when the database restarts or a connection drops, the pool keeps the dead connection and Synapse fails or hangs until it restarts (Synapse issue #8574; true is the default since 1.23)',
           remediation: [{ kind: 'config', title: 'Set it back to true (or delete the key) in homeserver.yaml', text: argsYaml(target, [{ key: 'cp_reconnect', value: true }]) }],
@@ -85,7 +94,7 @@ own tcp_keepalives_* (which protect the server's side) are shown as detail.`,
 
     if (isSocket(host) || kind !== 'remote') {
       findings.push({
-        status: 'ok',
+        code: 'not-remote', status: 'ok',
         message: isSocket(host)
           ? `Synapse connects over the Unix socket ${host}: TCP keepalives do not apply`
           : `Synapse connects to ${host}, a loopback address of this machine: no NAT or firewall between to drop idle connections`,
@@ -99,7 +108,7 @@ own tcp_keepalives_* (which protect the server's side) are shown as detail.`,
     const uri = (entries: YamlEntry[]) => entries.map((e) => `${e.key}=${e.value}`).join('&');
     if (keywords.keepalives === '0') {
       findings.push({
-        status: 'warning',
+        code: 'keepalives-off', status: 'warning',
         message: `keepalives is 0 for ${host}: TCP keepalives are off, so a connection that a NAT or firewall dropped goes unnoticed and Synapse hangs on it (Synapse issue #8574)`,
         details,
         remediation: [
@@ -111,7 +120,7 @@ own tcp_keepalives_* (which protect the server's side) are shown as detail.`,
     }
     if (missing.length > 0) {
       findings.push({
-        status: 'warning',
+        code: 'keepalives-missing', status: 'warning',
         message: `Synapse connects to ${host} over the network without ${missing.map((e) => e.key).join(', ')}: if a NAT, firewall or load balancer drops an idle connection, Synapse waits on it until the OS gives up (over 2 hours on Linux) and the homeserver hangs (Synapse issue #8574). ${serverText}`,
         details,
         remediation: [
@@ -123,7 +132,7 @@ own tcp_keepalives_* (which protect the server's side) are shown as detail.`,
     }
     if (keywords.connect_timeout === undefined) {
       findings.push({
-        status: 'info',
+        code: 'connect-timeout-missing', status: 'info',
         message: `no connect_timeout for ${host}: a server that accepts the connection and never answers (a half-open firewall, a stuck ident lookup) holds Synapse's startup forever`,
         details,
         remediation: [
@@ -135,7 +144,7 @@ own tcp_keepalives_* (which protect the server's side) are shown as detail.`,
     }
     if (findings.length === 0) {
       findings.push({
-        status: 'ok',
+        code: 'keepalives-set', status: 'ok',
         message: `keepalives ${SEED.map((e) => `${e.key.replace('keepalives_', '')}=${keywords[e.key]}`).join(', ')} and connect_timeout=${keywords.connect_timeout} are set for ${host}`,
         details,
       });

@@ -180,7 +180,7 @@ function driftFinding(
     refresh,
   ];
   return {
-    status: 'warning',
+    code: 'collation-version-changed', status: 'warning',
     object,
     message:
       indexes.length > 0
@@ -213,6 +213,11 @@ VERSION (15+). As the Synapse guide warns, a duplicate key error during REINDEX 
 already happened: the printed query lists the duplicated keys, which must be removed by hand
 before the REINDEX can succeed. Each database has its own indexes: check every database on the
 server.`,
+  codes: {
+    'collation-versions-match': { status: 'ok', summary: 'Every versioned collation used by indexes matches the library.' },
+    'default-unrecorded': { status: 'skipped', summary: 'The server does not record the version of the database\'s default collation.' },
+    'collation-version-changed': { status: 'warning', summary: 'A collation\'s recorded version differs from the library\'s: indexes using it may be out of order.', remediation: ['sql'] },
+  },
   async run(ctx) {
     const { facts } = ctx;
     const [row] = await ctx.query<{ db: DbRow; collations: CollationRow[]; indexes: IndexRow[] }>(collationSql(facts.major));
@@ -259,7 +264,7 @@ server.`,
     }
     if (facts.major < 15 && !defaultIsC && defaultColl && Number(defaultColl.indexes) > 0) {
       return {
-        status: 'skipped',
+        code: 'default-unrecorded', status: 'skipped',
         message: `PostgreSQL ${facts.major} does not record the version of the database's default collation (${defaultName}), so a library change under the ${defaultColl.indexes} indexes that use it cannot be seen (it can from 15; a default of C never changes). ${checked.length ? `The ${checked.length} other collation(s) indexes use match the library.` : ''}`.trim(),
         details,
       };
@@ -271,7 +276,7 @@ server.`,
         : `the default collation ${defaultName} has no recorded version`;
     const versioned = checked.filter((c) => c.recorded !== null);
     return {
-      status: 'ok',
+      code: 'collation-versions-match', status: 'ok',
       message: `${versioned.length ? `${versioned.length} versioned collation(s) used by indexes match the library` : 'no index uses a versioned collation'}; ${defaultText}`,
       details,
     };

@@ -50,16 +50,24 @@ ConnectionPool lowers cp_min to cp_max before it builds its thread pool (min(cp_
 so Synapse starts, with a pool of at most cp_max connections; an unset cp_min
 counts as 3, so cp_max 1 or 2 alone does it too. cp_min/cp_max directly under database: (not
 under args:) are ignored by Synapse: an error.`,
+  inputs: ['synapseProcesses'],
+  codes: {
+    'within-budget': { status: 'ok', summary: 'The connections Synapse will open fit in the free connection slots.' },
+    'no-process-info': { status: 'skipped', summary: 'Nothing says how many connections Synapse will open.' },
+    'pool-keys-misplaced': { status: 'error', summary: 'cp_* keys sit directly under database:, where the pool ignores them.', remediation: ['config'] },
+    'cp-min-above-max': { status: 'info', summary: 'cp_min is above cp_max: Twisted lowers cp_min to cp_max, and Synapse starts.', remediation: ['config'] },
+    'over-budget': { status: 'error', otherStatuses: ['warning'], summary: 'Synapse will open more connections than are free (a warning when it is close).', remediation: ['config', 'sql'] },
+  },
   async run(ctx) {
-    const { target, facts, options, params } = ctx;
+    const { target, facts, inputs, params } = ctx;
     // The CLI resolved the main pools like the workers' (config and environment, not --dsn).
-    const key = options.synapseProcesses?.[0]?.pools.find((p) => p.label === target.label)?.server ?? targetServerKey(target);
+    const key = inputs.synapseProcesses?.[0]?.pools.find((p) => p.label === target.label)?.server ?? targetServerKey(target);
     const processes: SynapseProcess[] | undefined =
-      options.synapseProcesses ??
+      inputs.synapseProcesses ??
       (target.synapse || facts.isSynapse ? [{ name: 'main', pools: [{ label: target.label, server: key, cpMin: target.synapse?.cpMin, cpMax: target.synapse?.cpMax }] }] : undefined);
     if (!processes) {
       return {
-        status: 'skipped',
+        code: 'no-process-info', status: 'skipped',
         message: 'nothing says how many connections Synapse will open: no homeserver.yaml (--config), no Synapse schema here, no --workers. Give --config (and --worker-config for each worker), or --workers 0 to count the main process with Twisted\'s defaults',
       };
     }
@@ -69,7 +77,7 @@ under args:) are ignored by Synapse: an error.`,
       const misplaced = ['cp_min', 'cp_max'].filter((k) => k in section);
       if (misplaced.length > 0) {
         findings.push({
-          status: 'error',
+          code: 'pool-keys-misplaced', status: 'error',
           object: sectionName(target),
           message: `${misplaced.join(' and ')} ${misplaced.length > 1 ? 'sit' : 'sits'} directly under ${sectionName(target)}:, where Synapse ignores ${misplaced.length > 1 ? 'them' : 'it'}: the pool takes only cp_* keys under args, and falls back to Twisted's ${TWISTED_CP_MIN}/${TWISTED_CP_MAX}`,
           remediation: [
@@ -95,7 +103,7 @@ under args:) are ignored by Synapse: an error.`,
       findings.push({
         // Twisted's ConnectionPool.__init__ clamps (self.min = min(self.min, self.max)) before its
         // ThreadPool could refuse "minimum is greater than maximum".
-        status: 'info',
+        code: 'cp-min-above-max', status: 'info',
         object: `${c.process.name}: ${sectionPath(c.pool.label).join('.')}`,
         message: `cp_min ${c.cpMin}${c.pool.cpMin === undefined ? ' (Twisted\'s default)' : ''} is above cp_max ${c.cpMax}${c.pool.cpMax === undefined ? ' (Twisted\'s default)' : ''} in ${where}: Twisted lowers cp_min to ${c.cpMax}, so Synapse starts with a pool of at most ${c.cpMax}`,
         remediation: [{ kind: 'config', title: `Say what Twisted does: cp_min no higher than cp_max in ${where}`, text: argsYaml(sectionPath(c.pool.label), [{ key: 'cp_min', value: c.cpMax }, { key: 'cp_max', value: c.cpMax }]) }],
@@ -149,7 +157,7 @@ under args:) are ignored by Synapse: an error.`,
       });
       const over = demand > free;
       findings.push({
-        status: over ? 'error' : 'warning',
+        code: 'over-budget', status: over ? 'error' : 'warning',
         message: over
           ? `Synapse will open up to ${demand} connections to this server (${breakdown}), but only ${free} are free: ${arithmetic}${runningNote}. Logins will fail with "too many clients" once the pools fill up`
           : `Synapse will open up to ${demand} connections to this server (${breakdown}): more than ${warnPercent}% of the ${free} free (${arithmetic})${runningNote}, leaving little room for psql, backups or another worker`,
@@ -157,7 +165,7 @@ under args:) are ignored by Synapse: an error.`,
         remediation,
       });
     } else {
-      findings.push({ status: 'ok', message: `Synapse will open up to ${demand} connections to this server (${breakdown}); ${free} are free (${arithmetic})${runningNote}`, details });
+      findings.push({ code: 'within-budget', status: 'ok', message: `Synapse will open up to ${demand} connections to this server (${breakdown}); ${free} are free (${arithmetic})${runningNote}`, details });
     }
     return findings;
   },

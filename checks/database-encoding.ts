@@ -11,12 +11,16 @@ apply to the encoding. A database in SQL_ASCII or LATIN1 cannot store every Matr
 An encoding cannot be changed in place: dump the database, create a new one with
 createdb --encoding=UTF8 --locale=C --template=template0 --owner=<owner>, restore into it and
 swap the names. The remediation prints those commands with your database, owner and host.`,
+  codes: {
+    'utf8': { status: 'ok', summary: 'The database encoding is UTF8.' },
+    'not-utf8': { status: 'error', summary: 'The database uses another encoding than UTF8: Synapse refuses to start.', remediation: ['text', 'shell'] },
+  },
   async run({ facts, target }) {
     if (facts.encoding === 'UTF8') {
-      return { status: 'ok', message: 'the database encoding is UTF8', details: { encoding: facts.encoding } };
+      return { code: 'utf8', status: 'ok', message: 'the database encoding is UTF8', details: { encoding: facts.encoding } };
     }
     return {
-      status: 'error',
+      code: 'not-utf8', status: 'error',
       message: `the database "${facts.database}" uses encoding ${facts.encoding}, not UTF8: Synapse refuses to start ("Database has incorrect encoding"), and no setting overrides that`,
       object: facts.database,
       details: { encoding: facts.encoding },

@@ -50,6 +50,12 @@ as detail.
 Fix: dump, createdb --locale=C --template=template0, restore, swap names. The in-place
 alternative edits pg_database and runs REINDEX DATABASE, as the Synapse docs describe, with
 their warning: a duplicate key error during REINDEX means corruption already happened.`,
+  codes: {
+    'locale-c': { status: 'ok', summary: 'COLLATE and CTYPE are both exactly C.' },
+    'non-libc-provider': { status: 'info', summary: 'The locale provider is not libc: Synapse starts, text ordering follows that provider.' },
+    'unsafe-locale-allowed': { status: 'warning', summary: 'COLLATE or CTYPE is not C; Synapse starts only because allow_unsafe_locale is true.', remediation: ['text', 'shell'] },
+    'locale-not-c': { status: 'error', summary: 'COLLATE or CTYPE is not C: Synapse refuses to start.', remediation: ['text', 'shell', 'sql', 'config'] },
+  },
   async run({ facts, target }) {
     const row = facts.databaseRow;
     const collate = String(row.datcollate);
@@ -63,10 +69,10 @@ their warning: a duplicate key error during REINDEX means corruption already hap
     ];
     const findings: Finding[] = [];
     if (wrong.length === 0) {
-      findings.push({ status: 'ok', message: `COLLATE and CTYPE are C (locale provider ${provider})`, details });
+      findings.push({ code: 'locale-c', status: 'ok', message: `COLLATE and CTYPE are C (locale provider ${provider})`, details });
       if (provider !== 'libc') {
         findings.push({
-          status: 'info',
+          code: 'non-libc-provider', status: 'info',
           message: `the locale provider is ${provider}${providerLocale ? ` (${providerLocale})` : ''}: Synapse only looks at COLLATE and CTYPE, so it starts, but text ordering follows ${provider}`,
           details,
         });
@@ -77,8 +83,7 @@ their warning: a duplicate key error during REINDEX means corruption already hap
     const synapseConfig = target.synapse;
     if (synapseConfig?.allowUnsafeLocale) {
       return {
-        status: 'warning',
-        // A quoted "no" is true to Synapse: say so, it is not what the user meant.
+        code: 'unsafe-locale-allowed', status: 'warning',
         message: `${wrong.join(' and ')}, not C; Synapse starts only because allow_unsafe_locale is true, at the risk that a locale library update (or a replica with another version) corrupts its indexes${unsafeLocaleNote(synapseConfig.notes)}`,
         object: facts.database,
         details: { ...details, allowUnsafeLocale: true, why: reasons },
@@ -92,7 +97,7 @@ their warning: a duplicate key error during REINDEX means corruption already hap
       text: 'allow_unsafe_locale: true',
     });
     return {
-      status: 'error',
+      code: 'locale-not-c', status: 'error',
       message: `${wrong.join(' and ')}, not C: Synapse refuses to start ("Database has incorrect collation/ctype"). ${reasons.join('. ')}.`,
       object: facts.database,
       details: { ...details, why: reasons },

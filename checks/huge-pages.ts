@@ -25,7 +25,7 @@ function readState(ctx: CheckContext): HugePageState {
   const needed = Number(settings.get('shared_memory_size_in_huge_pages')?.setting ?? -1);
   // huge_page_size (14+) of 0 means the kernel's default, which only /proc/meminfo knows.
   const configured = settingBytes(settings.get('huge_page_size'));
-  const local = isOnThisHost(ctx.target.connection) ? ctx.options.localHostMemory : undefined;
+  const local = isOnThisHost(ctx.target.connection) ? ctx.inputs.localHostMemory : undefined;
   const pageBytes = configured || local?.hugePageBytes || DEFAULT_HUGE_PAGE;
   const pageSizeSource = configured ? 'huge_page_size' : local?.hugePageBytes ? `Hugepagesize in ${local.source}` : 'the usual Linux default';
   return {
@@ -121,6 +121,16 @@ start instead of silent.`,
       description: 'shared_buffers from which huge pages are worth setting up',
     },
   },
+  inputs: ['localHostMemory'],
+  codes: {
+    'small-shared-buffers': { status: 'ok', summary: 'shared_buffers is under the size from which huge pages are worth setting up.' },
+    'no-huge-pages-platform': { status: 'skipped', summary: 'The server\'s platform offers PostgreSQL no huge pages.' },
+    'huge-pages-on': { status: 'ok', summary: 'huge_pages = on: the server runs on huge pages.' },
+    'huge-pages-in-use': { status: 'ok', summary: 'huge_pages = try and the server got them.' },
+    'reserved-too-few-free': { status: 'warning', summary: 'This machine reserves huge pages, but fewer are free than the server needs.', remediation: ['shell', 'text', 'sql'] },
+    'huge-pages-probably-in-use': { status: 'ok', summary: 'huge_pages = try and enough of this machine\'s huge pages are in use, most likely by this server.' },
+    'huge-pages-not-used': { status: 'info', summary: 'The server runs (or may run) without huge pages; the steps reserve them.', remediation: ['shell', 'text', 'sql'] },
+  },
   async run(ctx) {
     const state = readState(ctx);
     const min = Number(ctx.params.min_shared_buffers);
@@ -133,20 +143,20 @@ start instead of silent.`,
       hugePageSize: humanSize(state.pageBytes),
     };
     if (state.sharedBuffers < min) {
-      return { status: 'ok', message: `shared_buffers is ${sb}, under the ${humanSize(min)} from which huge pages are worth setting up`, details };
+      return { code: 'small-shared-buffers', status: 'ok', message: `shared_buffers is ${sb}, under the ${humanSize(min)} from which huge pages are worth setting up`, details };
     }
     if (ctx.facts.major >= 15 && state.needed === undefined) {
       // -1: the server's platform has no huge pages it could use (not Linux, or no MAP_HUGETLB).
-      return { status: 'skipped', message: `the server reports no huge page count (shared_memory_size_in_huge_pages = -1): its platform offers PostgreSQL no huge pages`, details };
+      return { code: 'no-huge-pages-platform', status: 'skipped', message: `the server reports no huge page count (shared_memory_size_in_huge_pages = -1): its platform offers PostgreSQL no huge pages`, details };
     }
     if (state.mode === 'on') {
-      return { status: 'ok', message: `huge_pages = on: the server runs on huge pages (it does not start without them)`, details };
+      return { code: 'huge-pages-on', status: 'ok', message: `huge_pages = on: the server runs on huge pages (it does not start without them)`, details };
     }
     if (state.mode === 'try' && state.status === 'on') {
-      return { status: 'ok', message: `huge_pages = try and the server got them (huge_pages_status = on)`, details };
+      return { code: 'huge-pages-in-use', status: 'ok', message: `huge_pages = try and the server got them (huge_pages_status = on)`, details };
     }
 
-    const local = isOnThisHost(ctx.target.connection) ? ctx.options.localHostMemory : undefined;
+    const local = isOnThisHost(ctx.target.connection) ? ctx.inputs.localHostMemory : undefined;
     const findings: Finding[] = [];
     const neededText = state.needed !== undefined ? `${state.needed}` : `about ${Math.ceil(state.sharedBuffers / state.pageBytes)} (shared_buffers alone)`;
     const neededCount = state.needed ?? Math.ceil(state.sharedBuffers / state.pageBytes);
@@ -155,7 +165,7 @@ start instead of silent.`,
       const inUseBeforeStatus = state.status === undefined && state.mode === 'try' && local.hugePagesTotal - local.hugePagesFree >= neededCount;
       if (local.hugePagesTotal > 0 && local.hugePagesFree < neededCount && !inUseBeforeStatus) {
         findings.push({
-          status: 'warning',
+          code: 'reserved-too-few-free', status: 'warning',
           message: `this machine (the server is reached over ${describeLocalReach(ctx.target.connection)}) reserves ${local.hugePagesTotal} huge pages (vm.nr_hugepages) but only ${local.hugePagesFree} are free, and the server needs ${neededText}: huge_pages = on would stop it from starting, and with ${state.mode} it runs without them while the reserved memory sits unused`,
           details,
           remediation: reserveSteps(state, ctx),
@@ -164,7 +174,7 @@ start instead of silent.`,
       }
       if (inUseBeforeStatus) {
         return {
-          status: 'ok',
+          code: 'huge-pages-probably-in-use', status: 'ok',
           message: `huge_pages = try, and ${local.hugePagesTotal - local.hugePagesFree} of this machine's ${local.hugePagesTotal} huge pages are in use: most likely by this server (PostgreSQL ${ctx.facts.major} does not report it; 17+ shows huge_pages_status)`,
           details,
         };
@@ -175,7 +185,7 @@ start instead of silent.`,
     if (state.mode === 'off') message = `huge_pages = off with shared_buffers ${sb}: ${why}`;
     else if (state.status === 'off') message = `huge_pages = try, but the server runs without them (huge_pages_status = off) with shared_buffers ${sb}: ${why}; the kernel had too few reserved at start`;
     else message = `huge_pages = ${state.mode} with shared_buffers ${sb}: PostgreSQL ${ctx.facts.major} does not report whether it got them (17+ shows huge_pages_status), and Linux reserves none unless vm.nr_hugepages is set${local?.hugePagesTotal === 0 ? ' (this machine reserves none: HugePages_Total is 0)' : ''}`;
-    findings.push({ status: 'info', message: `${message}. It needs ${neededText} huge pages of ${humanSize(state.pageBytes)}.`, details, remediation: reserveSteps(state, ctx) });
+    findings.push({ code: 'huge-pages-not-used', status: 'info', message: `${message}. It needs ${neededText} huge pages of ${humanSize(state.pageBytes)}.`, details, remediation: reserveSteps(state, ctx) });
     return findings;
   },
 });

@@ -57,7 +57,7 @@ SELECT
 
 function preparedFinding(p: Prepared, database: string): Finding {
   return {
-    status: 'warning',
+    code: 'prepared-transaction-old', status: 'warning',
     object: `prepared ${p.gid}`,
     message: `prepared transaction ${quoteLiteral(p.gid)} (owner ${p.owner}) has waited ${formatAge(p.age)} for COMMIT PREPARED or ROLLBACK PREPARED: it keeps its locks and stops VACUUM from removing rows deleted since, and it survives restarts`,
     details: { gid: p.gid, owner: p.owner, prepared: p.prepared, ageSeconds: Math.round(p.age) },
@@ -84,7 +84,7 @@ function sessionFinding(s: Session): Finding {
     ? `has been ${s.state} for ${formatAge(s.idle_for!)} (its transaction began ${formatAge(s.xact_age)} ago)`
     : `has run one transaction for ${formatAge(s.xact_age)} (${s.state ?? 'state unknown'}, current query started ${s.query_start})`;
   return {
-    status: 'warning',
+    code: 'session-transaction-old', status: 'warning',
     object: `pid ${s.pid}`,
     message: `session ${s.pid} (${who(s)}) ${what}: it keeps its locks and stops VACUUM from removing rows deleted since it began${s.query ? `. Query: ${s.query}` : ''}`,
     details: {
@@ -158,6 +158,12 @@ SELECT pg_terminate_backend(pid) for a session. To prevent it, idle_in_transacti
     'max-transaction-age': { type: 'duration', default: '1h', description: 'age of any open transaction before it is a warning' },
     'show-query': { type: 'boolean', default: false, description: 'show the query text of the sessions found (it may hold personal data)' },
   },
+  codes: {
+    'no-long-transactions': { status: 'ok', summary: 'No prepared transaction or session open beyond the thresholds.' },
+    'prepared-transaction-old': { status: 'warning', summary: 'A prepared transaction has waited too long for COMMIT PREPARED or ROLLBACK PREPARED.', remediation: ['sql', 'text'] },
+    'session-transaction-old': { status: 'warning', summary: 'A session has held a transaction open too long.', remediation: ['sql', 'text'] },
+    'sessions-hidden': { status: 'info', summary: 'Sessions of other roles are hidden from this role.' },
+  },
   async run(ctx) {
     const p = ctx.params;
     const [row] = await ctx.query<Row>(SQL, [
@@ -171,7 +177,7 @@ SELECT pg_terminate_backend(pid) for a session. To prevent it, idle_in_transacti
     const hidden = row?.hidden ?? 0;
     const hiddenNote = hidden > 0 ? ` (${hidden} session${hidden > 1 ? 's' : ''} of other roles could not be inspected: membership in pg_read_all_stats shows them)` : '';
     if (prepared.length === 0 && sessions.length === 0) {
-      return { status: 'ok', message: `no prepared transaction or session open beyond the thresholds${hiddenNote}`, details: { hiddenSessions: hidden } };
+      return { code: 'no-long-transactions', status: 'ok', message: `no prepared transaction or session open beyond the thresholds${hiddenNote}`, details: { hiddenSessions: hidden } };
     }
     const findings: Finding[] = [
       ...prepared.map((x) => preparedFinding(x, ctx.facts.database)),
@@ -187,7 +193,7 @@ SELECT pg_terminate_backend(pid) for a session. To prevent it, idle_in_transacti
         }`,
       });
     }
-    if (hidden > 0) findings.push({ status: 'info', message: hiddenNote.trim().replace(/^\(|\)$/g, ''), details: { hiddenSessions: hidden } });
+    if (hidden > 0) findings.push({ code: 'sessions-hidden', status: 'info', message: hiddenNote.trim().replace(/^\(|\)$/g, ''), details: { hiddenSessions: hidden } });
     return findings;
   },
 });

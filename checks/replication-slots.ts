@@ -140,9 +140,14 @@ then needs a new base backup). On 13+, max_slot_wal_keep_size caps what a slot m
     },
     'max-xmin-age': { type: 'integer', default: 10_000_000, description: 'transactions a slot may hold xmin or catalog_xmin back before it is a warning' },
   },
+  codes: {
+    'no-slots': { status: 'ok', summary: 'No replication slots.' },
+    'slots-ok': { status: 'ok', summary: 'Every replication slot is active and within limits.' },
+    'slot-at-risk': { status: 'error', otherStatuses: ['warning', 'info'], summary: 'A slot lost or is about to lose WAL (error), retains too much WAL or holds xmin back (warning), or is inactive (info).', remediation: ['sql'] },
+  },
   async run(ctx) {
     const rows = await ctx.query<SlotRow>(SLOTS_SQL);
-    if (rows.length === 0) return { status: 'ok', message: 'no replication slots' };
+    if (rows.length === 0) return { code: 'no-slots', status: 'ok', message: 'no replication slots' };
     const limit = keepLimit(ctx);
     const findings: Finding[] = [];
     for (const row of rows) {
@@ -155,7 +160,7 @@ then needs a new base backup). On 13+, max_slot_wal_keep_size caps what a slot m
         remediation.push(...limitSteps(Number(ctx.params['max-retained-wal'])));
       }
       findings.push({
-        status: worst,
+        code: 'slot-at-risk', status: worst,
         object: row.slot.slot_name,
         message: `${describe(row.slot)}: ${found.map((p) => p.text).join('; ')}`,
         details: {
@@ -171,7 +176,7 @@ then needs a new base backup). On 13+, max_slot_wal_keep_size caps what a slot m
       });
     }
     if (findings.length === 0) {
-      return { status: 'ok', message: `${rows.length} replication slot${rows.length > 1 ? 's' : ''}, all active and within limits` };
+      return { code: 'slots-ok', status: 'ok', message: `${rows.length} replication slot${rows.length > 1 ? 's' : ''}, all active and within limits` };
     }
     return findings;
   },

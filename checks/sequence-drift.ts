@@ -63,7 +63,7 @@ function behindFinding(s: SequenceState, d: Drift): Finding {
   if (s.synapse && !s.synapse.checkedAtStartup) {
     // user_id_seq: Synapse never compares it (facts 3.2), so this is information, not a failure.
     return {
-      status: 'info',
+      code: 'user-id-sequence-behind', status: 'info',
       object: name,
       message: `${name} is behind ${where}: ${state}, largest numeric user id ${d.bound} (gap ${d.gap}); Synapse never checks this sequence, and while it lags the numeric user ids Synapse generates (guests, registrations without a username) can collide with existing users`,
       details: details(s, d),
@@ -72,7 +72,7 @@ function behindFinding(s: SequenceState, d: Drift): Finding {
     };
   }
   return {
-    status: 'error',
+    code: 'sequence-behind', status: 'error',
     object: name,
     message: `${name} is behind ${where}: ${state}, table ${up ? 'maximum' : 'minimum'} ${d.bound} (gap ${d.gap}); ${consequence(s)}`,
     details: details(s, d),
@@ -86,7 +86,7 @@ function outOfRangeFinding(s: SequenceState, d: Drift): Finding {
   const up = isAscending(s);
   const limit = up ? `MAXVALUE ${s.maxValue}` : `MINVALUE ${s.minValue}`;
   return {
-    status: 'error',
+    code: 'sequence-cannot-catch-up', status: 'error',
     object: name,
     message: `${name} cannot catch up with its table: ${d.boundColumn ? columnLabel(d.boundColumn) : 'a column'} holds ${d.bound}, past the sequence's ${limit}; setval would fail, and the next insert that takes its id from the sequence fails`,
     details: details(s, d),
@@ -170,6 +170,15 @@ Cost: two or three round trips whatever the number of sequences. Maxima are read
 btree index on the column; a table above unindexed-row-limit rows without one is reported
 skipped (--thorough reads it with a full scan). Reads are batched under savepoints so that the
 locks they take never fill the server's shared lock table.`,
+  codes: {
+    'sequences-ok': { status: 'ok', summary: 'No sequence is behind its table.' },
+    'user-id-sequence-behind': { status: 'info', summary: 'user_id_seq is behind the numeric user ids.', remediation: ['sql'], fixable: true },
+    'sequence-behind': { status: 'error', summary: 'A sequence is behind its table: the next insert fails with a duplicate key.', remediation: ['sql'], fixable: true },
+    'sequence-cannot-catch-up': { status: 'error', summary: 'A column holds a value past the sequence\'s limit: the sequence must be widened first.', remediation: ['text', 'sql'] },
+    'columns-unread': { status: 'skipped', summary: 'Some columns of a sequence were not compared.' },
+    'columns-locked': { status: 'warning', otherStatuses: ['skipped'], summary: 'Another session holds ACCESS EXCLUSIVE on a table of the sequence: it was not compared, the holder is named.', remediation: ['text'] },
+    'sequences-unreadable': { status: 'skipped', summary: 'Sequences could not be read for lack of privileges.' },
+  },
   async run(ctx) {
     const states = await readSequenceStates(ctx.query, ctx.facts, {
       catalogue: synapseSequencesFor(ctx),
@@ -208,7 +217,7 @@ locks they take never fill the server's shared lock table.`,
       findings.push({
         // A lock is a moment (a migration, VACUUM FULL): worth a look before the start, unlike a
         // table the role may never read.
-        status: unread.some((c) => c.unread!.code === 'locked') ? 'warning' : 'skipped',
+        ...(unread.some((c) => c.unread!.code === 'locked') ? { code: 'columns-locked', status: 'warning' as const } : { code: 'columns-unread', status: 'skipped' as const }),
         object: name,
         message: `${name}${d?.behind ? ' was also' : ' was'} not compared with ${unread.map(unreadReason).join(', ')}${hint}`,
         details: {
@@ -225,7 +234,7 @@ locks they take never fill the server's shared lock table.`,
     }
     if (unreadable.length > 0) {
       findings.push({
-        status: 'skipped',
+        code: 'sequences-unreadable', status: 'skipped',
         message: `${unreadable.length} sequence${unreadable.length > 1 ? 's' : ''} could not be read (${unreadable[0]!.unreadable}): ${listed(unreadable.map((s) => displayName(s.schema, s.name)))}; grant SELECT on ${unreadable.length > 1 ? 'them' : 'it'} to check ${unreadable.length > 1 ? 'them' : 'it'}`,
         details: { sequences: unreadable.map((s) => ({ sequence: displayName(s.schema, s.name), reason: s.unreadable })) },
       });
@@ -235,7 +244,7 @@ locks they take never fill the server's shared lock table.`,
     const checked = states.length - unreadable.length;
     const what = `${checked} sequence${checked === 1 ? '' : 's'} compared with their tables (${synapseCount} from Synapse's catalogue, ${ownedCount} owned by columns)`;
     findings.unshift({
-      status: 'ok',
+      code: 'sequences-ok', status: 'ok',
       message: states.length === 0 ? 'no sequences to compare: none is owned by a column, and none of Synapse\'s is in this database' : `${what}${behind > 0 ? `; ${behind} behind` : ', none behind'}${notes.length ? `; ${notes.join('; ')}` : ''}`,
       details: { sequences: states.length, synapse: synapseCount, owned: ownedCount, behind },
     });

@@ -197,6 +197,13 @@ export default defineCheck({
   id: 'server-role',
   title: 'The server is a writable primary',
   description: 'pg_is_in_recovery() and default_transaction_read_only for the role and database: Synapse must write.',
+  codes: {
+    'writable-primary': { status: 'ok', summary: 'A primary, and the role\'s sessions start read-write.' },
+    standby: { status: 'error', summary: 'The server is a standby: Synapse\'s first write fails.', remediation: ['text'] },
+    'standby-as-asked': { status: 'info', summary: 'A standby, as target_session_attrs asks: with its replay lag.' },
+    'read-only-sessions': { status: 'error', summary: 'default_transaction_read_only is on for the role, the database or the server.', remediation: ['sql', 'text'] },
+    'read-only-as-asked': { status: 'info', summary: 'Sessions start read-only, as target_session_attrs=read-only asks.' },
+  },
   docs: `Synapse writes from its first statement at start-up (prepare_database runs CREATE TABLE IF
 NOT EXISTS), so a server or session that only reads stops it with "cannot execute CREATE TABLE in
 a read-only transaction".
@@ -236,14 +243,14 @@ pg-preflight's own transaction is always READ ONLY, so its transaction_read_only
     if (row.in_recovery) {
       if (wanted) {
         findings.push({
-          status: 'info',
+          code: 'standby-as-asked', status: 'info',
           message: `${server} is a standby, as target_session_attrs=${attrs} asks: it replicates from ${senderText(sender)}; ${replayText(row)}. It only reads: not a database Synapse can run on.`,
           details: { inRecovery: true, targetSessionAttrs: attrs, primary: sender ?? null, replay },
         });
       } else {
         const refuses = attrs === 'read-write' || attrs === 'primary' ? ` libpq with target_session_attrs=${attrs} refuses this server and tries the next host (pg-preflight checked only the first).` : '';
         findings.push({
-          status: 'error',
+          code: 'standby', status: 'error',
           message: `${server} is a standby (pg_is_in_recovery() is true: a replica named by mistake, or the old primary after a failover): every transaction there is read-only, and ${SYNAPSE_FAILS}. It replicates from ${senderText(sender)}.${refuses}`,
           details: { inRecovery: true, targetSessionAttrs: attrs ?? null, primary: sender ?? null, replay },
           remediation: [
@@ -265,10 +272,10 @@ pg-preflight's own transaction is always READ ONLY, so its transaction_read_only
       const subject = `sessions of role ${quoteIdent(ctx.facts.user)} in database ${quoteIdent(ctx.facts.database)} on ${endpointText(ctx.target)} start read-only: ${SETTING} is on, set by ${by.join(', and under it by ')}`;
       const details = { defaultTransactionReadOnly: { value: setting.setting, source: setting.source, file: row.source_file?.file ?? null, line: row.source_file?.line ?? null }, levels: chain };
       if (attrs === 'read-only') {
-        findings.push({ status: 'info', message: `${subject}, as target_session_attrs=read-only asks. Synapse cannot run on a read-only session.`, details });
+        findings.push({ code: 'read-only-as-asked', status: 'info', message: `${subject}, as target_session_attrs=read-only asks. Synapse cannot run on a read-only session.`, details });
       } else {
         findings.push({
-          status: 'error',
+          code: 'read-only-sessions', status: 'error',
           object: ctx.facts.user,
           message: `${subject}: ${SYNAPSE_FAILS}.${also}`,
           details,
@@ -279,7 +286,7 @@ pg-preflight's own transaction is always READ ONLY, so its transaction_read_only
 
     if (findings.length > 0) return findings;
     return {
-      status: 'ok',
+      code: 'writable-primary', status: 'ok',
       message: `${server} is a primary (not in recovery), and sessions of role ${quoteIdent(ctx.facts.user)} start read-write (${SETTING} off, from ${setting?.source ?? 'the default'})`,
       details: { inRecovery: false, defaultTransactionReadOnly: setting?.setting ?? null, targetSessionAttrs: attrs ?? null },
     };

@@ -66,15 +66,24 @@ Fix, preferred: advance the sequence past the highest position with the printed 
 never lowers a sequence), or run "pg-preflight fix --apply". Synapse's own workaround is to stop
 Synapse and all workers and DELETE the stream's rows from stream_positions; Synapse says it may
 have to be repeated at every restart, and it discards what the writers recorded.`,
+  codes: {
+    'positions-ok': { status: 'ok', summary: 'No stream position is ahead of its sequence.' },
+    'no-stream-positions': { status: 'ok', summary: 'No stream_positions table (Synapse before 1.21).' },
+    'not-main-store': { status: 'skipped', summary: 'Not a Synapse main data store: it has no stream sequences.' },
+    'table-unreadable': { status: 'skipped', summary: 'No SELECT privilege on stream_positions.' },
+    'sequence-unreadable': { status: 'skipped', summary: 'A stream sequence could not be read.' },
+    'position-ahead': { status: 'error', summary: 'A stream position is ahead of its sequence: Synapse refuses to start.', remediation: ['sql', 'text'], fixable: true },
+    'backfill-magnitude': { status: 'info', summary: 'Backfill positions exceed the sequence by magnitude; Synapse does not object.' },
+  },
   async run(ctx) {
     const streams = synapseSequencesFor(ctx).filter((s) => s.streamName !== undefined);
-    if (streams.length === 0) return { status: 'skipped', message: 'not a Synapse database holding the main data store: it has no stream sequences' };
+    if (streams.length === 0) return { code: 'not-main-store', status: 'skipped', message: 'not a Synapse database holding the main data store: it has no stream sequences' };
     const [table] = await ctx.query<{ schema: string; name: string; readable: boolean; indexes: number }>(TABLE_SQL);
     // Synapse before 1.21 (schema 58) had no stream_positions: nothing can be ahead yet, and the
     // upgrade creates it from the sequences.
-    if (!table) return { status: 'ok', message: 'no stream_positions table (Synapse before 1.21): no stream position can be ahead of its sequence' };
+    if (!table) return { code: 'no-stream-positions', status: 'ok', message: 'no stream_positions table (Synapse before 1.21): no stream position can be ahead of its sequence' };
     const tableName = displayName(table.schema, table.name);
-    if (!table.readable) return { status: 'skipped', message: `no SELECT privilege on ${tableName}` };
+    if (!table.readable) return { code: 'table-unreadable', status: 'skipped', message: `no SELECT privilege on ${tableName}` };
     const rows = await ctx.query<PositionRow>(
       `SELECT stream_name, instance_name, stream_id::text AS stream_id FROM ${quoteQualified(table.schema, table.name)} ORDER BY stream_name, instance_name`,
     );
@@ -94,7 +103,7 @@ have to be repeated at every restart, and it discards what the writers recorded.
       if (positions.length === 0) continue;
       const name = displayName(s.schema, s.name);
       if (s.unreadable) {
-        findings.push({ status: 'skipped', object: name, message: `${name} could not be read: ${s.unreadable}` });
+        findings.push({ code: 'sequence-unreadable', status: 'skipped', object: name, message: `${name} could not be read: ${s.unreadable}` });
         continue;
       }
       compared++;
@@ -115,7 +124,7 @@ have to be repeated at every restart, and it discards what the writers recorded.
       if (highest !== 0n && highest > effective) {
         const fix = streamPositionsCatchUp(s, table, stream, 1 + table.indexes, `${name}: last value ${effective}, stream "${stream}" is at ${highest} in ${tableName} (gap ${highest - effective})`);
         findings.push({
-          status: 'error',
+          code: 'position-ahead', status: 'error',
           object: name,
           message:
             `stream "${stream}" is at ${highest} in ${tableName} (${shown}), ahead of ${name} (last value ${effective}${s.isCalled ? '' : ', not yet handed out'}; gap ${highest - effective}): ` +
@@ -129,7 +138,7 @@ have to be repeated at every restart, and it discards what the writers recorded.
       const magnitude = positions.reduce((m, p) => (-p.streamId > m ? -p.streamId : m), 0n);
       if (stream === 'backfill' && magnitude > effective) {
         findings.push({
-          status: 'info',
+          code: 'backfill-magnitude', status: 'info',
           object: name,
           message:
             `backfill positions reach ${-magnitude} (${shown}), beyond ${name} at ${effective} by magnitude; Synapse stores backfill positions negated and compares the raw maximum, ` +
@@ -140,7 +149,7 @@ have to be repeated at every restart, and it discards what the writers recorded.
     }
     const errors = findings.filter((f) => f.status === 'error').length;
     findings.unshift({
-      status: 'ok',
+      code: 'positions-ok', status: 'ok',
       message: compared === 0 ? `${tableName} has no positions for the streams whose sequences are here` : `${compared} stream${compared === 1 ? '' : 's'} compared with ${tableName}${errors ? `; ${errors} ahead of their sequence` : ': no position is ahead of its sequence'}`,
       details: { streams: compared, ahead: errors },
     });

@@ -53,13 +53,21 @@ long list right after synapse_port_db or a Synapse upgrade is expected. Their pr
 the admin API (GET /_synapse/admin/v1/background_updates/status).
 Updates whose dependencies form a cycle can never start, and Synapse's updater stops with
 "Unable to find a background update which doesn't depend on another: dependency cycle?": error.`,
+  codes: {
+    'none-pending': { status: 'ok', summary: 'No pending background updates.' },
+    'not-synapse': { status: 'skipped', summary: 'Not a Synapse database.' },
+    'no-table': { status: 'skipped', summary: 'No background_updates table yet.' },
+    'table-unreadable': { status: 'skipped', summary: 'The role may not read background_updates.' },
+    'updates-pending': { status: 'info', summary: 'Background updates are pending; Synapse runs them after it starts.' },
+    'dependency-cycle': { status: 'error', summary: 'Background updates depend on each other in a cycle: none can start.', remediation: ['text'] },
+  },
   async run(ctx) {
-    if (!ctx.facts.isSynapse) return { status: 'skipped', message: 'not a Synapse database (no schema_version table)' };
+    if (!ctx.facts.isSynapse) return { code: 'not-synapse', status: 'skipped', message: 'not a Synapse database (no schema_version table)' };
     const [row] = await ctx.query<{ updates: unknown }>(SQL);
     const table = parseOptionalTable<UpdateRow[] | null>(row?.updates, []);
-    if (table.state === 'missing') return { status: 'skipped', message: 'no background_updates table: Synapse creates it with its schema when it first starts' };
+    if (table.state === 'missing') return { code: 'no-table', status: 'skipped', message: 'no background_updates table: Synapse creates it with its schema when it first starts' };
     if (table.state === 'denied') {
-      return { status: 'skipped', message: `${ctx.facts.user} may not read background_updates: run pg-preflight as the database user Synapse uses` };
+      return { code: 'table-unreadable', status: 'skipped', message: `${ctx.facts.user} may not read background_updates: run pg-preflight as the database user Synapse uses` };
     }
     const pending: Pending[] = (table.value ?? []).map((u) => ({
       name: u.update_name,
@@ -67,7 +75,7 @@ Updates whose dependencies form a cycle can never start, and Synapse's updater s
       dependsOn: u.depends_on ?? null,
       progress: u.progress_json,
     }));
-    if (pending.length === 0) return { status: 'ok', message: 'no pending background updates' };
+    if (pending.length === 0) return { code: 'none-pending', status: 'ok', message: 'no pending background updates' };
     const { order, stuck } = runOrder(pending);
     const details = {
       pending: pending.length,
@@ -78,14 +86,14 @@ Updates whose dependencies form a cycle can never start, and Synapse's updater s
       const shown = order.slice(0, SHOWN).map((u) => (u.dependsOn ? `${u.name} (after ${u.dependsOn})` : u.name));
       const more = order.length > SHOWN ? `, and ${order.length - SHOWN} more` : '';
       findings.push({
-        status: 'info',
+        code: 'updates-pending', status: 'info',
         message: `${pending.length} background update${pending.length > 1 ? 's' : ''} pending; Synapse runs them one at a time after it starts, in this order: ${shown.join(', ')}${more} (a long list right after synapse_port_db or an upgrade is expected)`,
         details,
       });
     }
     if (stuck.length > 0) {
       findings.push({
-        status: 'error',
+        code: 'dependency-cycle', status: 'error',
         message: `background updates ${stuck.map((u) => `${u.name} (depends on ${u.dependsOn})`).join(', ')} depend on each other in a cycle: none of them can start, and Synapse's background updater stops when it reaches them ("dependency cycle?")`,
         details: { ...details, cycle: stuck.map((u) => ({ name: u.name, dependsOn: u.dependsOn })) },
         remediation: [

@@ -36,7 +36,7 @@ function releaseOf(ctx: CheckContext): Release {
 
 /** The --worker-config processes (worker_app set) whose pool for this database's label reaches this server. */
 function workersHere(ctx: CheckContext): SynapseProcess[] {
-  const processes = ctx.options.synapseProcesses ?? [];
+  const processes = ctx.inputs.synapseProcesses ?? [];
   // The main process's pools are the targets', resolved the way the workers' are.
   const key = processes[0]?.pools.find((p) => p.label === ctx.target.label)?.server;
   if (key === undefined) return [];
@@ -64,7 +64,7 @@ function tooNewFinding(release: Release, row: SynapseRelease, db: DbSchema): Fin
       : `its SCHEMA_VERSION ${row.schema} is below the database's compat version ${db.compat}`;
   const oldestText = oldest ? `the oldest release that can run on it is ${oldest.first}` : `no release up to ${CURRENT_SYNAPSE} can run on it`;
   return {
-    status: 'error',
+    code: 'schema-too-new', status: 'error',
     message: `${release.label} cannot run on this database: it was upgraded by ${upgradedBy(db)}; ${oldestText}. Synapse refuses to start with "${TOO_NEW}" (${rule})`,
     details: { release: release.version, schemaVersion: row.schema, database: db, oldestRelease: oldest?.first ?? null },
     remediation: [
@@ -87,7 +87,7 @@ function workerFindings(release: Release, row: SynapseRelease, db: DbSchema | un
   const state = db ? `schema_version ${db.version} is ${db.version < row.schema ? 'below' : 'not'} its SCHEMA_VERSION ${row.schema}` : 'the database is empty (no schema_version row)';
   return [
     {
-      status: 'error',
+      code: 'worker-schema-outdated', status: 'error',
       message: `worker${refusing.length > 1 ? 's' : ''} ${names} cannot start with ${release.label}: ${state}; start the main process first. Synapse says "${synapseSays}"`,
       details: { release: release.version, schemaVersion: row.schema, database: db ?? null, workers: refusing.map((w) => ({ name: w.name, file: w.file ?? null, workerApp: w.workerApp })) },
       remediation: [
@@ -105,7 +105,7 @@ function serverNameFinding(ctx: CheckContext, release: Release, users: SchemaSta
   if (!synapse?.serverName || !synapse.dataStores.includes('main')) return undefined;
   if (users.state === 'missing') return undefined;
   if (users.state === 'denied') {
-    return { status: 'info', message: `server_name not compared with the users: ${ctx.facts.user} may not read users (run pg-preflight as the database user Synapse uses)` };
+    return { code: 'users-unreadable', status: 'info', message: `server_name not compared with the users: ${ctx.facts.user} may not read users (run pg-preflight as the database user Synapse uses)` };
   }
   const refusal = serverNameRefusal(release.version, synapse.serverName, users.value);
   if (!refusal) return undefined;
@@ -115,7 +115,7 @@ function serverNameFinding(ctx: CheckContext, release: Release, users: SchemaSta
   const synapseSays = `Found users in database not native to ${synapse.serverName}! You cannot ${changed} a synapse server_name after it's been configured`;
   if (refusal.domain === undefined) {
     return {
-      status: 'error',
+      code: 'user-id-invalid', status: 'error',
       message: `user ${refusal.user} in users has no ":" and so no server name; Synapse fails on it with "Invalid ID" before it starts`,
       details: { serverName: synapse.serverName, user: refusal.user },
       remediation: [
@@ -127,7 +127,7 @@ function serverNameFinding(ctx: CheckContext, release: Release, users: SchemaSta
     };
   }
   return {
-    status: 'error',
+    code: 'server-name-changed', status: 'error',
     message: `server_name changed: homeserver.yaml says ${synapse.serverName}, but the users in this database are on ${refusal.domain} (${refusal.user}). Synapse refuses to start with "${synapseSays}"`,
     details: { serverName: synapse.serverName, usersDomain: refusal.domain, user: refusal.user },
     remediation: [
@@ -144,7 +144,7 @@ function upgradeFinding(release: Release, row: SynapseRelease, db: DbSchema, pen
   const n = row.schema - db.version;
   const queued = pending.state === 'ok' && pending.value > 0 ? `; ${pending.value} background update${pending.value > 1 ? 's are' : ' is'} pending today (see synapse-background-updates), and the deltas usually queue more` : '';
   return {
-    status: 'info',
+    code: 'schema-upgrade', status: 'info',
     message: `${release.label} will upgrade the schema from ${db.version} to ${row.schema} when it starts: ${n} schema version${n > 1 ? 's' : ''} of deltas (${db.version + 1}…${row.schema}), run by the main process before it serves${queued}${compatNote(row, db)}`,
     details: { release: release.version, schemaVersion: row.schema, database: db, schemaVersionsToApply: n, pendingBackgroundUpdates: pending.state === 'ok' ? pending.value : null },
   };
@@ -162,7 +162,7 @@ function compatNote(row: SynapseRelease, db: DbSchema): string {
 
 function downgradeFinding(release: Release, row: SynapseRelease, db: DbSchema): Finding {
   return {
-    status: 'warning',
+    code: 'schema-downgrade', status: 'warning',
     message: `${release.label} is older than this database, which was upgraded by ${upgradedBy(db)}: the downgrade is allowed (${db.compat === null ? 'no schema_compat_version row' : `compat ${db.compat} is not above ${row.schema}`}), but the newer tables and columns stay as they are and Synapse ${release.version} does not maintain them, and its id sequences may fall behind the rows the newer release wrote: check them with sequence-drift after it has run`,
     details: { release: release.version, schemaVersion: row.schema, database: db },
     remediation: [
@@ -179,6 +179,22 @@ export default defineCheck({
   title: 'Synapse schema version',
   description: 'The Synapse release about to start can run on this database: not too new for it, workers after the main process, the same server_name; and what its start will upgrade.',
   tags: ['synapse'],
+  inputs: ['synapseProcesses'],
+  codes: {
+    'schema-matches': { status: 'ok', summary: 'The release can start on this database as it is.' },
+    'schema-too-new': { status: 'error', summary: 'The database was upgraded past what the release understands (schema_compat_version).', remediation: ['text'] },
+    'worker-schema-outdated': { status: 'error', summary: 'A worker would start on an older (or empty) schema: the main process must start first.', remediation: ['text'] },
+    'server-name-changed': { status: 'error', summary: 'The users in the database are on another server_name than homeserver.yaml says.', remediation: ['config'] },
+    'user-id-invalid': { status: 'error', summary: 'A user id without a server name: Synapse fails on it before it starts.', remediation: ['text'] },
+    'users-unreadable': { status: 'info', summary: 'server_name not compared: the role may not read users.' },
+    'schema-upgrade': { status: 'info', summary: 'The start will upgrade the schema: how many versions, run by the main process.' },
+    'schema-downgrade': { status: 'warning', summary: 'An allowed downgrade: newer tables stay, sequences may need fix afterwards.', remediation: ['text'] },
+    'new-database': { status: 'info', summary: 'No Synapse schema yet: the main process creates it.' },
+    'not-synapse': { status: 'skipped', summary: 'Nothing says Synapse will start on this database.' },
+    'release-unparsable': { status: 'skipped', summary: '--synapse-version is not a release number.' },
+    'release-unknown': { status: 'skipped', summary: 'The release is newer than the facts pg-preflight knows.' },
+    'schema-unreadable': { status: 'skipped', summary: 'The role may not read schema_version.' },
+  },
   docs: `Decides what Synapse's prepare_database decides when a release starts on this database, for
 --synapse-version (else the newest release pg-preflight knows, and says so). It reads
 schema_version (the SCHEMA_VERSION of the newest release that has run), schema_compat_version
@@ -207,16 +223,16 @@ The release facts (SCHEMA_VERSION, SCHEMA_COMPAT_VERSION, PostgreSQL minimum of 
     const workers = workersHere(ctx);
     const expectsSynapse = facts.isSynapse || target.synapse !== undefined || options.synapseVersion !== undefined || workers.length > 0;
     if (!expectsSynapse) {
-      return { status: 'skipped', message: 'not a Synapse database (no schema_version table), and neither --config, --synapse-version nor --worker-config says Synapse will start on it' };
+      return { code: 'not-synapse', status: 'skipped', message: 'not a Synapse database (no schema_version table), and neither --config, --synapse-version nor --worker-config says Synapse will start on it' };
     }
     if (!isReleaseNumber(release.version)) {
-      return { status: 'skipped', message: `--synapse-version ${options.synapseVersion} is not a release number such as 1.157.1` };
+      return { code: 'release-unparsable', status: 'skipped', message: `--synapse-version ${options.synapseVersion} is not a release number such as 1.157.1` };
     }
     // Only releases before 1.20 look past the first users row: reading more would scan the table.
     const before120 = compareReleases(release.version, SERVER_NAME_FIRST_USER_SINCE) < 0;
     const state = await readSchemaState(ctx.query, before120 ? target.synapse?.serverName : undefined);
     if (state.schemaVersion.state === 'denied') {
-      return { status: 'skipped', message: `${facts.user} may not read schema_version: run pg-preflight as the database user Synapse uses` };
+      return { code: 'schema-unreadable', status: 'skipped', message: `${facts.user} may not read schema_version: run pg-preflight as the database user Synapse uses` };
     }
     const row = state.schemaVersion.state === 'ok' ? state.schemaVersion.value : null;
     const db: DbSchema | undefined = row
@@ -227,10 +243,10 @@ The release facts (SCHEMA_VERSION, SCHEMA_COMPAT_VERSION, PostgreSQL minimum of 
     const beforeFirst = compareReleases(release.version, SYNAPSE_RELEASES[0]!.first) < 0;
     if (!known) {
       const why = beforeFirst ? 'older than 1.0.0, the first release pg-preflight knows' : `not a release pg-preflight knows (1.0.0 to ${CURRENT_SYNAPSE}); update pg-preflight to check what its start does to the schema`;
-      findings.push({ status: 'skipped', message: `Synapse ${release.version} is ${why}` });
+      findings.push({ code: 'release-unknown', status: 'skipped', message: `Synapse ${release.version} is ${why}` });
     } else if (!db) {
       findings.push(...workerFindings(release, known, undefined, workers));
-      findings.push({ status: 'info', message: `no Synapse schema yet (no schema_version row): ${release.label}'s main process creates schema ${known.schema} when it first starts` });
+      findings.push({ code: 'new-database', status: 'info', message: `no Synapse schema yet (no schema_version row): ${release.label}'s main process creates schema ${known.schema} when it first starts` });
     } else {
       const runs = canRun(known, db);
       if (!runs) findings.push(tooNewFinding(release, known, db));
@@ -250,7 +266,7 @@ The release facts (SCHEMA_VERSION, SCHEMA_COMPAT_VERSION, PostgreSQL minimum of 
         : '',
     ].filter(Boolean);
     return {
-      status: 'ok',
+      code: 'schema-matches', status: 'ok',
       message: `${release.label} can start on this database: schema_version ${db.version} is its own${also.length ? `; ${also.join('; ')}` : ''}${compatNote(known, db)}`,
       details: { release: release.version, schemaVersion: known.schema, database: db },
     };

@@ -180,6 +180,11 @@ tables, or the whole database (vacuumdb --freeze for another database).`,
     error_age: { type: 'integer', default: 1_400_000_000, description: 'age from which it is an error (check_postgres default_critical)' },
     top_tables: { type: 'integer', default: 10, description: "how many of this database's oldest tables to list" },
   },
+  codes: {
+    'age-ok': { status: 'ok', summary: 'The oldest database is under autovacuum_freeze_max_age.' },
+    'horizon-held': { status: 'warning', otherStatuses: ['info'], summary: 'A transaction, prepared transaction or slot holds the freeze horizon back (info when younger).', remediation: ['sql'] },
+    'database-old': { status: 'error', otherStatuses: ['warning', 'info'], summary: 'A database is near transaction ID wraparound (warning or info at lower ages).', remediation: ['sql', 'shell', 'text'] },
+  },
   async run(ctx) {
     const warningAge = Number(ctx.params.warning_age);
     const errorAge = Number(ctx.params.error_age);
@@ -205,7 +210,7 @@ tables, or the whole database (vacuumdb --freeze for another database).`,
     const flagged = databases.map((d) => ({ d, level: levelOf(d.age, warningAge, errorAge, freezeMaxAge) })).filter((x) => x.level !== 'ok');
     if (flagged.length === 0) {
       return {
-        status: 'ok',
+        code: 'age-ok', status: 'ok',
         message: `the oldest database, ${oldest.name}, is ${millions(oldest.age)} transactions old: under autovacuum_freeze_max_age (${millions(freezeMaxAge)}), and ${millions(STOP_AGE - oldest.age)} from the point where writes stop`,
         details,
       };
@@ -217,7 +222,7 @@ tables, or the whole database (vacuumdb --freeze for another database).`,
     const blocking = holders.filter((h) => h.age >= firstLevel);
     for (const h of blocking) {
       findings.push({
-        status: h.age >= warningAge ? 'warning' : 'info',
+        code: 'horizon-held', status: h.age >= warningAge ? 'warning' : 'info',
         object: h.kind === 'transaction' ? `backend ${h.name}` : h.name,
         message: `${holderText(h)}: VACUUM cannot freeze anything newer, in any database, until it is gone`,
         details: { ...h },
@@ -232,7 +237,7 @@ tables, or the whole database (vacuumdb --freeze for another database).`,
           : `at or over the ${level} threshold (${millions(level === 'error' ? errorAge : warningAge)})`;
       const oldTables = d.current ? tables.filter((t) => t.age >= firstLevel) : [];
       findings.push({
-        status: level,
+        code: 'database-old', status: level,
         object: d.name,
         message:
           `database ${d.name} is ${millions(d.age)} transactions old, ${where}; PostgreSQL stops accepting writes ${left > 0 ? `in ${millions(left)} transactions` : 'now'}` +

@@ -6,28 +6,10 @@ import { PreflightError, EXIT } from './errors.js';
 import { quoteIdent, quoteLiteral } from './quote.js';
 import type { Remediation } from './types.js';
 import { CONNECTION_DIAGNOSERS } from './connection-diagnosis/index.js';
+import type { ConnectionFailure, Diagnoser, ErrorInfo, LimitsLike } from './connection-diagnosis/diagnoser.js';
 import { endpointText } from './connection-diagnosis/endpoint.js';
 
-interface LimitsLike {
-  connectTimeoutMs: number;
-}
-
-export interface ConnectionFailure {
-  code: string;
-  message: string;
-  remediation: Remediation[];
-}
-
-/** Each diagnoser recognises one kind of failure; the first that answers wins. */
-export type Diagnoser = (err: ErrorInfo, target: DatabaseTarget, limits: LimitsLike) => ConnectionFailure | undefined;
-
-export interface ErrorInfo {
-  /** SQLSTATE for server errors, errno code (ECONNREFUSED...) for socket errors. */
-  code?: string;
-  message: string;
-  /** PostgreSQL's DETAIL line, when the server sent one. */
-  detail?: string;
-}
+export type { ConnectionFailure, Diagnoser, ErrorInfo } from './connection-diagnosis/diagnoser.js';
 
 function info(err: unknown): ErrorInfo {
   if (err instanceof Error) {

@@ -107,7 +107,10 @@ export async function openSession(target: DatabaseTarget, limits: SessionLimits 
       port: c.port,
       user: c.user,
       database: c.database,
-      password: c.password,
+      // A function: node-postgres then never looks at PGPASSWORD or ~/.pgpass itself (the config
+      // layer applied them already, as libpq does), and the password lives in this closure only.
+      // @types/pg wants a string; pg itself takes undefined as "no password" (client.js _getPassword).
+      password: (async () => c.password) as () => Promise<string>,
       ssl,
       // The user's own options (search_path, say) first; ours after them, so that ours win.
       options: [c.options, ...LOGIN_SETTINGS.map((x) => `-c ${x}`)].filter(Boolean).join(' '),

@@ -1,4 +1,4 @@
-import type { Remediation } from './types.js';
+import type { Remediation } from './types/finding.js';
 
 /** Documented exit codes (README "Exit codes"). */
 export const EXIT = {

@@ -33,3 +33,5 @@ export { PreflightError, EXIT } from './errors.js';
 export { BUILTIN_CHECKS } from '../checks/index.js';
 export type * from './types.js';
 export type { DatabaseTarget, ConnectionParams, SynapseDatabaseConfig } from './config/target.js';
+export { DEFAULT_CODE } from './codes.js';
+export type { CheckTarget, PublicConnection } from './target-view.js';

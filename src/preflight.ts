@@ -12,10 +12,10 @@ import { applyRules, countedStatus } from './rules/apply.js';
 import { mergeParams, resolveRules } from './rules/resolve.js';
 import type { Rules, RulesFile } from './rules/types.js';
 import { runChecks, type Report, type RunOptions } from './runner.js';
-import { statusAtLeast, type Check, type CheckOptions, type ParamValues } from './types.js';
+import { statusAtLeast, type Check, type CheckInputs, type CheckOptions, type FailOn, type ParamValues } from './types.js';
 import type { WaitOptions } from './wait.js';
 
-export type FailOn = 'error' | 'warning' | 'never';
+export type { FailOn };
 
 export interface PreflightOptions extends TargetInput {
   only?: string[];
@@ -36,6 +36,8 @@ export interface PreflightOptions extends TargetInput {
   targets?: DatabaseTarget[];
   limits?: Partial<SessionLimits>;
   options?: CheckOptions;
+  /** Host inputs for the checks that declare them. */
+  inputs?: CheckInputs;
   wait?: WaitOptions;
   onProgress?: RunOptions['onProgress'];
 }
@@ -76,12 +78,13 @@ export async function preparePreflight(opts: PreflightOptions): Promise<Prepared
 }
 
 /** Runs a prepared run and applies its rules. */
-export async function runPrepared(run: PreparedRun, opts: Pick<PreflightOptions, 'limits' | 'options' | 'wait' | 'onProgress'> = {}): Promise<Report> {
+export async function runPrepared(run: PreparedRun, opts: Pick<PreflightOptions, 'limits' | 'options' | 'inputs' | 'wait' | 'onProgress'> = {}): Promise<Report> {
   const report = await runChecks({
     targets: run.targets,
     checks: run.checks,
     limits: opts.limits,
     options: opts.options,
+    inputs: opts.inputs,
     params: run.params,
     wait: opts.wait,
     onProgress: opts.onProgress,

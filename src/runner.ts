@@ -2,10 +2,12 @@ import type { DatabaseTarget } from './config/target.js';
 import { DEFAULT_LIMITS, openSession, type QueryFailure, type Session, type SessionLimits } from './connection.js';
 import { accessExclusiveHolders, describeLock, type LockHolder } from './lock-holders.js';
 import { createQueryBatcher } from './query-batcher.js';
+import { withCode } from './codes.js';
 import { PreflightError } from './errors.js';
 import { gatherFacts } from './facts.js';
-import { STATUSES, worstStatus, type Check, type CheckOptions, type CheckResult, type Finding, type ParamValues, type ServerFacts, type Status } from './types.js';
+import { STATUSES, worstStatus, type Check, type CheckInputs, type CheckOptions, type CheckResult, type Finding, type ParamValues, type ServerFacts, type Status } from './types.js';
 import { resolveParams } from './params.js';
+import { checkTarget } from './target-view.js';
 import type { RulesSummary } from './rules/types.js';
 import { openSessionWaiting, type WaitOptions } from './wait.js';
 
@@ -14,6 +16,8 @@ export interface RunOptions {
   checks: Check[];
   limits?: Partial<SessionLimits>;
   options?: CheckOptions;
+  /** Host inputs for the checks that declare them (Check.inputs); each check gets only its own. */
+  inputs?: CheckInputs;
   /** Params per check id (from --set), over each check's declared defaults. */
   params?: Record<string, ParamValues>;
   /** --wait: retry the first connection while the server is not up yet. Without it nothing retries. */
@@ -58,18 +62,18 @@ function toFindings(value: Finding | Finding[] | undefined): Finding[] {
 
 /** Folds a check's findings into one result: the worst status leads. */
 export function summarize(check: Pick<Check, 'id' | 'title'>, database: string, findings: Finding[], durationMs: number): CheckResult {
-  if (findings.length === 0) findings = [{ status: 'ok', message: 'nothing to report' }];
-  const status = worstStatus(findings.map((f) => f.status));
-  const leading = findings.filter((f) => f.status === status);
+  const coded = (findings.length === 0 ? [{ code: 'no-findings', status: 'ok' as const, message: 'nothing to report' }] : findings).map(withCode);
+  const status = worstStatus(coded.map((f) => f.status));
+  const leading = coded.filter((f) => f.status === status);
   return {
     id: check.id,
     title: check.title,
     database,
     status,
     message: headline(status, leading),
-    details: findings.length === 1 ? findings[0]!.details : undefined,
-    remediation: findings.flatMap((f) => f.remediation ?? []),
-    findings,
+    details: coded.length === 1 ? coded[0]!.details : undefined,
+    remediation: coded.flatMap((f) => f.remediation ?? []),
+    findings: coded,
     durationMs,
   };
 }
@@ -107,7 +111,13 @@ function failedResult(check: Check, database: string, err: unknown, durationMs: 
   } else {
     message = `the check could not run: ${pgErr.message ?? String(err)}`;
   }
-  return summarize(check, database, [{ status: 'failed', message, details: Object.keys(details).length > 0 ? details : undefined }], durationMs);
+  const code = pgErr.code === '57014' || pgErr.code === '55P03' ? 'query-timeout' : 'check-failed';
+  return summarize(check, database, [{ code, status: 'failed', message, details: Object.keys(details).length > 0 ? details : undefined }], durationMs);
+}
+
+/** Only what the check declared: a check (or a plugin) cannot come to rely on an input it did not ask for. */
+function inputsFor(check: Check, inputs: CheckInputs): Partial<CheckInputs> {
+  return Object.fromEntries((check.inputs ?? []).filter((name) => inputs[name] !== undefined).map((name) => [name, inputs[name]]));
 }
 
 async function runTarget(
@@ -115,6 +125,7 @@ async function runTarget(
   checks: Check[],
   limits: SessionLimits,
   options: CheckOptions,
+  inputs: CheckInputs,
   params: Record<string, ParamValues>,
   wait: (WaitOptions & { deadline: number }) | undefined,
   onProgress: RunOptions['onProgress'],
@@ -129,6 +140,7 @@ async function runTarget(
     report.facts = facts;
     // The checks run at once, their queries batched into shared round trips (query-batcher.ts);
     // the batcher keeps the transaction usable when one of them fails.
+    const view = checkTarget(target);
     const { query } = createQueryBatcher((sql, opts) => session!.queryEach(sql, opts));
     const results: (CheckResult | undefined)[] = checks.map(() => undefined);
     let lost: PreflightError | undefined;
@@ -140,7 +152,7 @@ async function runTarget(
     await Promise.all(
       checks.map(async (check, i) => {
         const c0 = performance.now();
-        const ctx = { facts, target, query, options, params: resolveParams(check, params[check.id]) };
+        const ctx = { facts, target: view, query, options, inputs: inputsFor(check, inputs), params: resolveParams(check, params[check.id]) };
         try {
           results[i] = summarize(check, target.label, toFindings(await check.run(ctx)), performance.now() - c0);
         } catch (err) {
@@ -175,7 +187,7 @@ export async function runChecks(opts: RunOptions): Promise<Report> {
   // One deadline for the whole run: --wait 60 means 60 s in all, however many databases.
   const wait = opts.wait ? { ...opts.wait, deadline: Date.now() + opts.wait.timeoutMs } : undefined;
   for (const target of opts.targets) {
-    targets.push(await runTarget(target, opts.checks, limits, opts.options ?? {}, opts.params ?? {}, wait, opts.onProgress));
+    targets.push(await runTarget(target, opts.checks, limits, opts.options ?? {}, opts.inputs ?? {}, opts.params ?? {}, wait, opts.onProgress));
   }
   const summary = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
   for (const t of targets) for (const r of t.results) summary[r.status]++;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { BUILTIN_CHECKS } from '../checks/index.js';
 import { checkPage } from '../src/docs/check-page.js';
 import { DOCS_DIR, generateCheckDocs } from '../src/docs/generate.js';
-import { sourceFacts } from '../src/docs/source-facts.js';
+import { declaredFacts } from '../src/docs/declared-facts.js';
 import { defineCheck } from '../src/define-check.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -51,15 +51,17 @@ describe('docs/checks: generated from the checks, committed, never edited by han
     expect(page).toContain('Set with `--set example-check.<name>=<value>`.');
   });
 
-  it('statuses and remediation kinds are read from the check and the remediation builders it imports', () => {
-    expect(sourceFacts(ROOT, 'database-encoding')).toEqual({
+  const builtin = (id: string) => BUILTIN_CHECKS.find((c) => c.id === id)!;
+
+  it('statuses and remediation kinds come from the codes the check declares', () => {
+    expect(declaredFacts(builtin('database-encoding'), ROOT)).toEqual({
       file: 'checks/database-encoding.ts',
       statuses: ['ok', 'error', 'failed'],
       remediationKinds: ['shell', 'text'],
     });
-    expect(sourceFacts(ROOT, 'database-locale')!.statuses).toEqual(['ok', 'info', 'warning', 'error', 'failed']);
-    // `status: req.hard ? 'error' : 'warning'` counts both.
-    expect(sourceFacts(ROOT, 'server-version')!.statuses).toEqual(['ok', 'warning', 'error', 'failed']);
-    expect(sourceFacts(ROOT, 'no-such-check')).toBeUndefined();
+    expect(declaredFacts(builtin('database-locale')).statuses).toEqual(['ok', 'info', 'warning', 'error', 'failed']);
+    // too-old is an error, or a warning without a Synapse database: otherStatuses counts both.
+    expect(declaredFacts(builtin('server-version')).statuses).toEqual(['ok', 'warning', 'error', 'failed']);
+    expect(declaredFacts(defineCheck({ id: 'no-codes', title: 't', description: 'd', docs: 'x', run: async () => [] })).statuses).toEqual(['ok', 'warning', 'failed']);
   });
 });

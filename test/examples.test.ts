@@ -290,6 +290,8 @@ describe('examples/', () => {
       'examples/kubernetes/synapse-deployment.yaml',
       'examples/github-actions/pg-preflight.yml',
       'examples/gitlab-ci/pg-preflight.gitlab-ci.yml',
+      // vitest runs the plugin's CheckTester cases.
+      'examples/plugin-required-table/test/required-tables.test.ts',
       // test/plugins.test.ts builds and runs these.
       'examples/plugin-required-table/README.md',
       'examples/plugin-required-table/package.json',

@@ -1,17 +1,13 @@
 import { BUILTIN_CHECKS } from '../../checks/index.js';
 import { resolveTargets } from '../config/resolve.js';
-import { readLocalHostMemory } from '../host-memory.js';
-import { coerceParam } from '../params.js';
 import { exitCodeFor, parseFailOn, preparePreflight, runPrepared } from '../preflight.js';
 import { redact, secretsOf } from '../redact.js';
 import { parseIdList } from '../registry.js';
 import { loadRules } from '../rules/load.js';
-import type { ParamValues } from '../types.js';
+import { gatherInputs, paramsFromFlags } from './check-inputs.js';
 import { limitsFrom, waitFrom, type CheckArgs } from './common-options.js';
-import { sqliteSnapshotSource } from '../sqlite/snapshot.js';
 import { isReleaseNumber } from '../synapse/releases.js';
 import { usageError } from '../errors.js';
-import { synapseProcesses } from '../connection-diagnosis/synapse-processes.js';
 import { useColor, type Io } from './io.js';
 import { startProgress } from './progress.js';
 import { planOutputs, writeReports } from './report-output.js';
@@ -28,12 +24,9 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   }
   const { targets } = resolveTargets({ dsn: args.dsn, configPaths: args.config, env: io.env });
   const secrets = secretsOf(targets, [io.env.PGPASSWORD]);
-  const params: Record<string, ParamValues> = {};
-  const hostMemoryCheck = BUILTIN_CHECKS.find((c) => c.id === 'memory-settings');
-  if (args['db-host-memory'] !== undefined && hostMemoryCheck?.params?.host_memory) {
-    // --set memory-settings.host_memory, when also given, is the more specific and wins.
-    params['memory-settings'] = { host_memory: coerceParam('--db-host-memory', hostMemoryCheck.params.host_memory, args['db-host-memory']) };
-  }
+  // --set id.name, when also given, is the more specific and wins over a param's own flag.
+  const params = paramsFromFlags(BUILTIN_CHECKS, args);
+  const inputs = gatherInputs(args, io, targets);
   const prepared = await preparePreflight({
     targets,
     cwd,
@@ -48,13 +41,8 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   const progress = startProgress(io, io.isTTY && args.format === 'text' && !args.quiet);
   const report = await runPrepared(prepared, {
     limits: limitsFrom(args),
-    options: {
-      synapseVersion,
-      thorough: args.thorough,
-      localHostMemory: readLocalHostMemory(),
-      synapseProcesses: synapseProcesses({ configPaths: args.config ?? [], targets, workerConfigs: args['worker-config'] ?? [], workers: args.workers, env: io.env }),
-      ...(args['sqlite-database'] ? { sqliteDatabase: sqliteSnapshotSource(args['sqlite-database']) } : {}),
-    },
+    options: { synapseVersion, thorough: args.thorough },
+    inputs,
     wait: waitFrom(args, args.quiet ? undefined : (note) => progress.note(redact(`pg-preflight: ${note}`, secrets))),
     onProgress: (p) => progress.update(p),
   }).finally(() => progress.stop());

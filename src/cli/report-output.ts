@@ -4,7 +4,7 @@ import { appendFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { usageError } from '../errors.js';
 import { assertWritable, writeFileAtomic } from '../output.js';
-import type { FailOn } from '../preflight.js';
+import type { FailOn } from '../types/status.js';
 import { redact } from '../redact.js';
 import { FORMATS, isFormat, loadReporter, secretFormsOf, type Format, type ReportContext } from '../reporters/index.js';
 import type { Report } from '../runner.js';

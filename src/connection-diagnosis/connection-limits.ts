@@ -2,7 +2,7 @@
 // PostgreSQL 10-15 say "reserved for non-replication superuser connections", 16 and later
 // "reserved for roles with the SUPERUSER attribute" (or "...privileges of the
 // pg_use_reserved_connections role" when reserved_connections is set).
-import type { Diagnoser } from '../connection-errors.js';
+import type { Diagnoser } from './diagnoser.js';
 import { quoteIdent, quoteLiteral } from '../quote.js';
 import type { Remediation } from '../types.js';
 import { endpointText } from './endpoint.js';

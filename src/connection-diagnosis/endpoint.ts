@@ -4,13 +4,13 @@
 // which source address it would pick for each server address (a UDP "connect" sends nothing).
 import { spawnSync } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
-import type { DatabaseTarget } from '../config/target.js';
+import type { CheckTarget } from '../target-view.js';
 import { applyMask, formatAddress, isLoopback, parseAddress, prefixMask } from './ip.js';
 
 export type HostKind = 'socket' | 'loopback' | 'remote';
 
 /** "the Unix socket /run/postgresql/.s.PGSQL.5432" or "db.internal:5432". */
-export function endpointText(target: DatabaseTarget): string {
+export function endpointText(target: CheckTarget): string {
   const { host, port } = target.connection;
   if (host.startsWith('/')) return `the Unix socket ${host}/.s.PGSQL.${port}`;
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;

@@ -2,7 +2,7 @@
 // server names the address, role, database and encryption it saw, so the line can be exact.
 // PostgreSQL 10-16 end the message with "SSL off"/"SSL on", 17 and later with "no encryption",
 // "SSL encryption" or "GSS encryption".
-import type { Diagnoser } from '../connection-errors.js';
+import type { Diagnoser } from './diagnoser.js';
 import type { Remediation } from '../types.js';
 import { endpointText } from './endpoint.js';
 import { formatHbaLine, type HbaType } from './hba-line.js';

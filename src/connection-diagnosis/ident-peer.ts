@@ -1,7 +1,7 @@
 // "Ident authentication failed" / "Peer authentication failed": the seed guide's troubleshooting
 // section, and Synapse issue #4293 (users following a guide, not knowing which line to add where).
 import { userInfo } from 'node:os';
-import type { Diagnoser } from '../connection-errors.js';
+import type { Diagnoser } from './diagnoser.js';
 import type { Remediation } from '../types.js';
 import { endpointText } from './endpoint.js';
 import { formatHbaLine, hbaName } from './hba-line.js';

@@ -1,6 +1,6 @@
 // The precise connection diagnosers, most specific first; connection-errors.ts puts them in front
 // of its generic one.
-import type { Diagnoser } from '../connection-errors.js';
+import type { Diagnoser } from './diagnoser.js';
 import { diagnoseConnectionLimits } from './connection-limits.js';
 import { diagnoseHbaEntry } from './hba-entry.js';
 import { diagnoseIdentOrPeer } from './ident-peer.js';

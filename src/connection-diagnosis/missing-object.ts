@@ -1,7 +1,7 @@
 // A role or database that does not exist: the seed guide's createuser / createdb, with the names
 // from the configuration. A role is checked at login, before the database, so a missing role may
 // hide a missing database too.
-import type { Diagnoser } from '../connection-errors.js';
+import type { Diagnoser } from './diagnoser.js';
 import { endpointText } from './endpoint.js';
 import { createDatabaseStep, createUserStep } from './remediation.js';
 

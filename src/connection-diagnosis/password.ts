@@ -2,7 +2,7 @@
 // a role whose password is stored as MD5 under a scram-sha-256 rule, and for a role that does not
 // exist (so as not to tell a stranger which roles exist); only the server log says which.
 import type { DatabaseTarget } from '../config/target.js';
-import type { Diagnoser } from '../connection-errors.js';
+import type { Diagnoser } from './diagnoser.js';
 import { quoteLiteral } from '../quote.js';
 import type { Remediation } from '../types.js';
 import { endpointText } from './endpoint.js';

@@ -1,6 +1,6 @@
 // Remediation steps shared by the connection diagnosers and the auth-hba check. Every name goes
 // through the quoting helpers; the password never appears (psql and createuser prompt for it).
-import type { DatabaseTarget } from '../config/target.js';
+import type { CheckTarget } from '../target-view.js';
 import { quoteIdent, shellQuote } from '../quote.js';
 import { clientFlags } from '../remediation/client-flags.js';
 import type { Remediation } from '../types.js';
@@ -8,7 +8,7 @@ import type { Remediation } from '../types.js';
 /** The seed guide's administrator: the `postgres` superuser. */
 export const ADMIN_ROLE = 'postgres';
 
-export function adminFlags(target: DatabaseTarget): string {
+export function adminFlags(target: CheckTarget): string {
   return clientFlags(target, ADMIN_ROLE);
 }
 
@@ -21,7 +21,7 @@ function passwordArg(role: string): string {
 // password_encryption names; it defaults to md5 before PostgreSQL 14, so the session sets it.
 const SCRAM_ENV = "PGOPTIONS='-c password_encryption=scram-sha-256'";
 
-export function setScramPasswordStep(target: DatabaseTarget, role: string, why: string): Remediation {
+export function setScramPasswordStep(target: CheckTarget, role: string, why: string): Remediation {
   return {
     kind: 'shell',
     title: `${why}: as the ${ADMIN_ROLE} superuser, store ${role}'s password as SCRAM (psql asks for it twice; type the one from database.args)`,
@@ -29,7 +29,7 @@ export function setScramPasswordStep(target: DatabaseTarget, role: string, why: 
   };
 }
 
-export function createUserStep(target: DatabaseTarget, role: string, withPassword: boolean): Remediation {
+export function createUserStep(target: CheckTarget, role: string, withPassword: boolean): Remediation {
   return withPassword
     ? {
         kind: 'shell',
@@ -43,7 +43,7 @@ export function createUserStep(target: DatabaseTarget, role: string, withPasswor
       };
 }
 
-export function createDatabaseStep(target: DatabaseTarget, database: string, owner: string): Remediation {
+export function createDatabaseStep(target: CheckTarget, database: string, owner: string): Remediation {
   return {
     kind: 'shell',
     title: `Create the database as the seed guide does (UTF8, C locale, owned by ${owner}), as the ${ADMIN_ROLE} superuser`,

@@ -1,18 +1,18 @@
 // Synapse's own view of its database connection: the libpq keywords under `args` of its database
 // section (not the --dsn that pg-preflight may have used instead), and YAML snippets that put
 // keys where Synapse reads them.
-import type { DatabaseTarget } from '../config/target.js';
+import type { CheckTarget } from '../target-view.js';
 import { libpqArgs } from '../config/homeserver.js';
 import { normalizeKeywords } from '../config/libpq.js';
 import { isSocketHost } from './endpoint.js';
 
 /** The keywords Synapse passes to libpq: its config's args when there is a config, else ours. */
-export function synapseKeywords(target: DatabaseTarget): Record<string, string> {
+export function synapseKeywords(target: CheckTarget): Record<string, string> {
   return target.synapse ? normalizeKeywords(libpqArgs(target.synapse.args)) : target.connection.keywords;
 }
 
 /** The address libpq dials for Synapse: hostaddr wins over host; neither means ours (env, default socket). */
-export function synapseHost(target: DatabaseTarget): { host: string; fromConfig: boolean } {
+export function synapseHost(target: CheckTarget): { host: string; fromConfig: boolean } {
   const k = synapseKeywords(target);
   const host = k.hostaddr || k.host;
   if (host) return { host, fromConfig: true };
@@ -30,7 +30,7 @@ export function serverKey(keywords: Record<string, string>, fallback: { host: st
 }
 
 /** The server this target's Synapse pool connects to. */
-export function targetServerKey(target: DatabaseTarget): string {
+export function targetServerKey(target: CheckTarget): string {
   return serverKey(synapseKeywords(target), target.connection);
 }
 
@@ -43,12 +43,12 @@ function yamlKey(key: string): string {
 }
 
 /** The path of this target's section: `database:` (Synapse labels it "master") or `databases: <label>:`. */
-export function sectionPath(target: DatabaseTarget | string): string[] {
+export function sectionPath(target: CheckTarget | string): string[] {
   const label = typeof target === 'string' ? target : target.label;
   return label === 'master' ? ['database'] : ['databases', label];
 }
 
-export function sectionName(target: DatabaseTarget): string {
+export function sectionName(target: CheckTarget): string {
   return sectionPath(target).join('.');
 }
 
@@ -59,7 +59,7 @@ export interface YamlEntry {
 }
 
 /** A snippet that places `entries` under `args` of a section (this target's, or a path), ready to merge. */
-export function argsYaml(section: DatabaseTarget | string[], entries: YamlEntry[]): string {
+export function argsYaml(section: CheckTarget | string[], entries: YamlEntry[]): string {
   const path = [...(Array.isArray(section) ? section : sectionPath(section)), 'args'];
   const lines = path.map((p, i) => `${'  '.repeat(i)}${yamlKey(p)}:`);
   const pad = '  '.repeat(path.length);

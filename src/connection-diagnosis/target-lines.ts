@@ -1,6 +1,6 @@
 // The pg_hba.conf line(s) that admit exactly this target: its database, its role, and the address
 // the server sees (or `local` for a Unix socket).
-import type { DatabaseTarget } from '../config/target.js';
+import { passwordConfigured, type CheckTarget } from '../target-view.js';
 import { clientAddresses, hostKind, isSocketHost, type ClientAddress } from './endpoint.js';
 import { formatHbaLine, type HbaType } from './hba-line.js';
 import { hostCidr, isLoopback } from './ip.js';
@@ -19,12 +19,12 @@ export interface TargetLines {
  * scram-sha-256 when a password is configured. Without one, the seed guide's `trust`, but only
  * for the socket and loopback: trust on a network address lets anyone there log in as the role.
  */
-export function methodFor(target: DatabaseTarget, remote: boolean): string {
-  if (target.connection.password !== undefined) return 'scram-sha-256';
+export function methodFor(target: CheckTarget, remote: boolean): string {
+  if (passwordConfigured(target.connection)) return 'scram-sha-256';
   return remote ? 'scram-sha-256' : 'trust';
 }
 
-export function targetLines(target: DatabaseTarget, opts: { type?: HbaType; method?: string } = {}): TargetLines {
+export function targetLines(target: CheckTarget, opts: { type?: HbaType; method?: string } = {}): TargetLines {
   const c = target.connection;
   const base = { databases: [c.database], users: [c.user] };
   if (isSocketHost(c.host)) {

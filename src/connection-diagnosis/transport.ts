@@ -1,6 +1,6 @@
 // Failures before or around the login itself: nothing listening, a peer that never answers, and
 // SSL that one side insists on and the other cannot do.
-import type { Diagnoser } from '../connection-errors.js';
+import type { Diagnoser } from './diagnoser.js';
 import type { Remediation } from '../types.js';
 import { endpointText, hostKind, isSocketHost } from './endpoint.js';
 import { FIND_HBA_FILE, RELOAD } from './remediation.js';

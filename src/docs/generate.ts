@@ -2,13 +2,13 @@
 // test/docs.test.ts compares with the committed files.
 import type { Check } from '../types.js';
 import { checkPage, checksIndex } from './check-page.js';
-import { sourceFacts } from './source-facts.js';
+import { declaredFacts } from './declared-facts.js';
 
 export const DOCS_DIR = 'docs/checks';
 
 export function generateCheckDocs(checks: readonly Check[], root: string): Map<string, string> {
   const pages = new Map<string, string>();
   pages.set('README.md', checksIndex(checks));
-  for (const check of checks) pages.set(`${check.id}.md`, checkPage(check, sourceFacts(root, check.id)));
+  for (const check of checks) pages.set(`${check.id}.md`, checkPage(check, declaredFacts(check, root)));
   return pages;
 }

@@ -1,6 +1,6 @@
 // The seed guide's fix for a wrong encoding or locale: dump, create a UTF8 / C database,
 // restore, swap names. Built with the user's real names, every one quoted for shell and SQL.
-import type { DatabaseTarget } from '../config/target.js';
+import type { CheckTarget } from '../target-view.js';
 import { quoteIdent, shellQuote } from '../quote.js';
 import type { Remediation } from '../types.js';
 import { clientFlags } from './client-flags.js';
@@ -9,7 +9,7 @@ import { clientFlags } from './client-flags.js';
  * `admin` creates and renames databases: the connected role when it is a superuser, else
  * `postgres`, as in the seed guide (createdb needs CREATEDB, renaming needs ownership too).
  */
-export function recreateDatabaseSteps(target: DatabaseTarget, owner: string, admin: string): Remediation[] {
+export function recreateDatabaseSteps(target: CheckTarget, owner: string, admin: string): Remediation[] {
   const db = target.connection.database;
   const flags = clientFlags(target);
   const adminFlags = clientFlags(target, admin);

@@ -1,4 +1,4 @@
-import type { FailOn } from '../preflight.js';
+import type { FailOn } from '../types/status.js';
 import type { Check } from '../types.js';
 
 /** What a reporter may know beyond the report itself; every field has a safe default. */

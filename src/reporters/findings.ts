@@ -1,6 +1,6 @@
 // What every machine reporter needs to know about a result, in one place, so that SARIF, JUnit,
 // GitHub and Prometheus agree on which findings are problems, which are waived and what counts.
-import type { FailOn } from '../preflight.js';
+import type { FailOn } from '../types/status.js';
 import { STATUSES, statusAtLeast, worstStatus, type CheckResult, type Finding, type Remediation, type Status, type Waiver } from '../types.js';
 
 /** Findings a reporter lists one by one: everything but `ok` and `skipped`. */

@@ -4,7 +4,7 @@
 // an object name) can end an annotation early or start a command of its own.
 import type { Report, TargetReport } from '../runner.js';
 import { describeTarget } from '../config/target.js';
-import type { CheckResult, Finding, Remediation, Status } from '../types.js';
+import type { CheckResult, Finding, Remediation, ReportedFinding, Status } from '../types.js';
 import { TOOL } from '../version.js';
 import type { ReportContext } from './context.js';
 import { findingLine, isProblem, isWaived, remediationText } from './findings.js';
@@ -35,12 +35,12 @@ function commandFor(f: Finding): 'error' | 'warning' | 'notice' {
   return f.status === 'warning' ? 'warning' : 'notice';
 }
 
-function annotation(t: TargetReport, r: CheckResult, f: Finding, multiDb: boolean, locator: ConfigLocator, baseDir: string): string {
+function annotation(t: TargetReport, r: CheckResult, f: ReportedFinding, multiDb: boolean, locator: ConfigLocator, baseDir: string): string {
   const where = locator.locate(t.target, f);
   const title = `${r.id}${multiDb ? ` [${t.target.label}]` : ''}: ${f.waived ? `${f.status}, waived` : f.status}`;
   const steps = f.remediation ?? [];
   const line = findingLine(f, t.facts?.database);
-  const message = steps.length > 0 ? `${line}\n\nHow to fix:\n${remediationText(steps)}` : line;
+  const message = `${steps.length > 0 ? `${line}\n\nHow to fix:\n${remediationText(steps)}` : line}\n\nCode: ${r.id}/${f.code}`;
   return workflowCommand(
     commandFor(f),
     { title, file: where ? displayPath(where.file, baseDir).path : undefined, line: where?.line },

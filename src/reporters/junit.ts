@@ -42,27 +42,35 @@ function details(r: CheckResult, database: string): string {
   return lines.join('\n');
 }
 
+/** The codes of the check's findings, as testcase properties (GitLab and Jenkins show them). */
+function codeProperties(r: CheckResult): string {
+  const codes = [...new Set(r.findings.map((f) => f.code))];
+  return `\n      <properties>\n${codes.map((c) => `        <property name="code" value="${attr(c)}"/>`).join('\n')}\n      </properties>`;
+}
+
 function testcase(t: TargetReport, r: CheckResult, ctx: ReportContext): Case {
   const failOn = ctx.failOn ?? 'error';
   const counted = countedStatus(r);
   const database = t.facts?.database ?? t.target.connection.database;
-  const open = `    <testcase name="${attr(r.id)}" classname="${attr(`${TOOL.name}.${t.target.label}`)}" time="${seconds(r.durationMs)}"`;
+  const open = `    <testcase name="${attr(r.id)}" classname="${attr(`${TOOL.name}.${t.target.label}`)}" time="${seconds(r.durationMs)}">`;
+  // After the outcome: readers that look for <failure> first (and this project's tests) find it there.
+  const close = `${codeProperties(r)}\n    </testcase>`;
   if (fails(counted, failOn)) {
     const tag = counted === 'failed' ? 'error' : 'failure';
     const message = problems(r).filter((f) => !f.waived && f.status === counted).map((f) => findingLine(f, database)).join('; ');
     return {
-      xml: `${open}>\n      <${tag} message="${attr(`${counted}: ${message}`)}" type="${counted}">${xmlEscape(details(r, database))}</${tag}>\n    </testcase>`,
+      xml: `${open}\n      <${tag} message="${attr(`${counted}: ${message}`)}" type="${counted}">${xmlEscape(details(r, database))}</${tag}>${close}`,
       failure: tag === 'failure',
       error: tag === 'error',
       skipped: false,
     };
   }
   if (seenStatus(r) === 'skipped') {
-    return { xml: `${open}>\n      <skipped message="${attr(r.message)}"/>\n    </testcase>`, failure: false, error: false, skipped: true };
+    return { xml: `${open}\n      <skipped message="${attr(r.message)}"/>${close}`, failure: false, error: false, skipped: true };
   }
   // Passes: below --fail-on, or waived. Say what was seen, so a warning or a waiver stays visible.
   const out = problems(r).length > 0 ? details(r, database) : r.message;
-  return { xml: `${open}>\n      <system-out>${xmlEscape(out)}</system-out>\n    </testcase>`, failure: false, error: false, skipped: false };
+  return { xml: `${open}\n      <system-out>${xmlEscape(out)}</system-out>${close}`, failure: false, error: false, skipped: false };
 }
 
 function testsuite(t: TargetReport, ctx: ReportContext, timestamp: string): { xml: string; tests: number; failures: number; errors: number; skipped: number } {

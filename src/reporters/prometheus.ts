@@ -41,6 +41,22 @@ export function renderPrometheus(report: Report, ctx: ReportContext = {}): strin
     `Worst status of each check that counts for --fail-on (waived findings do not), as a number: ${scale}.`,
     checks.map(({ t, r }) => [{ database: t.target.label, check: r.id }, severity(countedStatus(r))]),
   );
+  const findings = new Map<string, { labels: Record<string, string>; count: number }>();
+  for (const { t, r } of checks) {
+    for (const f of r.findings) {
+      const labels = { database: t.target.label, check: r.id, code: f.code, status: f.status, waived: String(Boolean(f.waived)) };
+      const key = JSON.stringify(labels);
+      const entry = findings.get(key) ?? { labels, count: 0 };
+      entry.count++;
+      findings.set(key, entry);
+    }
+  }
+  metric(
+    out,
+    'pg_preflight_findings',
+    'Findings of each check on each database by code and status (code as the check declares it, see pg-preflight explain <check>).',
+    [...findings.values()].map((e) => [e.labels, e.count]),
+  );
   metric(
     out,
     'pg_preflight_database_up',

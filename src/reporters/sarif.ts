@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { Report, TargetReport } from '../runner.js';
-import type { Check, CheckResult, Finding, Status } from '../types.js';
+import { codesOf } from '../codes.js';
+import type { Check, CheckResult, Finding, ReportedFinding, Status } from '../types.js';
 import { TOOL } from '../version.js';
 import { helpMarkdown } from '../docs/check-page.js';
 import { checkDocUri, toolInformationUri } from '../docs/links.js';
@@ -30,7 +31,7 @@ interface Rule {
   fullDescription?: { text: string };
   help?: { text: string; markdown: string };
   helpUri?: string;
-  properties?: { tags: string[] };
+  properties?: { tags: string[]; codes?: Record<string, { status: Status; summary: string }> };
 }
 
 function pascalCase(id: string): string {
@@ -48,7 +49,10 @@ function ruleFor(check: Pick<Check, 'id' | 'title'> & Partial<Check>): Rule {
       ? { help: { text: `${check.description}\n\n${check.docs.trim()}`, markdown: helpMarkdown(check as Check) } }
       : {}),
     ...(uri ? { helpUri: uri } : {}),
-    properties: { tags: ['pg-preflight', ...(check.tags ?? [])] },
+    properties: {
+      tags: ['pg-preflight', ...(check.tags ?? [])],
+      ...(check.codes ? { codes: Object.fromEntries(Object.entries(codesOf(check)).map(([c, s]) => [c, { status: s.status, summary: s.summary }])) } : {}),
+    },
   };
 }
 
@@ -100,8 +104,11 @@ export function sarifReport(report: Report, ctx: ReportContext = {}) {
     };
   };
 
-  const resultFor = (t: TargetReport, r: CheckResult, f: Finding) => {
-    const key = [r.id, t.target.label, f.object ?? '', f.status];
+  const resultFor = (t: TargetReport, r: CheckResult, f: ReportedFinding) => {
+    // Identity, not position: check, database, code and object. A finding keeps its fingerprint
+    // when others come and go, and when its status changes by degree (warning to error). Only
+    // findings alike in all four are told apart by their order.
+    const key = [r.id, t.target.label, f.code, f.object ?? ''];
     const n = seenFingerprints.get(key.join('\0')) ?? 0;
     seenFingerprints.set(key.join('\0'), n + 1);
     const steps = f.remediation ?? [];
@@ -111,12 +118,13 @@ export function sarifReport(report: Report, ctx: ReportContext = {}) {
       level: LEVELS[f.status],
       message: { text: steps.length > 0 ? `${f.message}\n\nHow to fix:\n${remediationText(steps)}` : f.message },
       locations: [location(t, f)],
-      partialFingerprints: { 'pgPreflightFinding/v1': fingerprint([...key, String(n)]) },
+      partialFingerprints: { 'pgPreflightFinding/v2': fingerprint([...key, String(n)]) },
       ...(f.waived
         ? { suppressions: [{ kind: 'external', status: 'accepted', justification: f.waived.expires ? `${f.waived.reason} (until ${f.waived.expires})` : f.waived.reason }] }
         : {}),
       properties: {
         database: t.target.label,
+        code: f.code,
         status: f.status,
         ...(f.object ? { object: f.object } : {}),
         ...(f.details ? { details: f.details } : {}),

@@ -25,7 +25,7 @@ export function waiverExpired(waiver: Pick<WaiverRule, 'expires'>, now: Date): b
 export { countedStatus } from '../reporters/findings.js';
 
 function waiverMatches(w: WaiverRule, result: CheckResult, finding: Finding): boolean {
-  return w.check === result.id && (w.object === undefined || w.object === finding.object) && (w.database === undefined || w.database === result.database);
+  return w.check === result.id && (w.code === undefined || w.code === finding.code) && (w.object === undefined || w.object === finding.object) && (w.database === undefined || w.database === result.database);
 }
 
 function applyToResult(result: CheckResult, rules: Rules, active: WaiverRule[], matched: Map<WaiverRule, number>): CheckResult {
@@ -50,13 +50,14 @@ function applyToResult(result: CheckResult, rules: Rules, active: WaiverRule[], 
 }
 
 function expiredFinding(w: WaiverRule, file: string | undefined): Finding {
-  const what = `${w.check}${w.object ? ` on ${w.object}` : ''}${w.database ? ` in database ${w.database}` : ''}`;
+  const what = `${w.check}${w.code ? ` (${w.code})` : ''}${w.object ? ` on ${w.object}` : ''}${w.database ? ` in database ${w.database}` : ''}`;
   const where = file ? `${file}:${w.line}` : 'the rules';
   return {
+    code: 'waiver-expired',
     status: 'warning',
     message: `the waiver for ${what} expired on ${w.expires} ("${w.reason}", ${where}): it no longer applies, so that finding counts again`,
     object: w.object ?? w.check,
-    details: { check: w.check, object: w.object ?? null, database: w.database ?? null, expires: w.expires, reason: w.reason, line: w.line },
+    details: { check: w.check, ...(w.code ? { code: w.code } : {}), object: w.object ?? null, database: w.database ?? null, expires: w.expires, reason: w.reason, line: w.line },
     remediation: [{ kind: 'text', text: `Fix the finding, or, if it is still accepted, give the waiver at ${where} a later expires date (or delete it once the finding is gone).` }],
   };
 }

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import { usageError, type PreflightError } from '../errors.js';
-import type { FailOn } from '../preflight.js';
+import type { FailOn } from '../types/status.js';
 import { SEVERITIES, type CheckRule, type RulesFile, type Severity, type WaiverRule } from './types.js';
 import { loadYamlWithLines, type YamlPath } from './yaml-lines.js';
 
@@ -12,7 +12,7 @@ export const RULES_FILE_NAME = '.pg-preflight.yaml';
 
 const TOP_KEYS = ['fail-on', 'plugins', 'checks', 'waivers'] as const;
 const CHECK_KEYS = ['severity', 'params'] as const;
-const WAIVER_KEYS = ['check', 'object', 'database', 'reason', 'expires'] as const;
+const WAIVER_KEYS = ['check', 'code', 'object', 'database', 'reason', 'expires'] as const;
 const FAIL_ON: readonly FailOn[] = ['error', 'warning', 'never'];
 
 type Fail = (path: YamlPath, problem: string, code?: string) => PreflightError;
@@ -91,16 +91,17 @@ function readChecks(value: unknown, fail: Fail, lineOf: (p: YamlPath) => number 
 
 function readWaivers(value: unknown, fail: Fail, lineOf: (p: YamlPath) => number | undefined): WaiverRule[] {
   if (value === null || value === undefined) return [];
-  if (!Array.isArray(value)) throw fail(['waivers'], 'must be a list of { check, object, database, reason, expires }', 'rules-value');
+  if (!Array.isArray(value)) throw fail(['waivers'], 'must be a list of { check, code, object, database, reason, expires }', 'rules-value');
   return value.map((w: unknown, i): WaiverRule => {
     const path = ['waivers', i];
-    if (!isMapping(w)) throw fail(path, 'must be a mapping with check, reason and expires (object and database are optional)', 'rules-value');
+    if (!isMapping(w)) throw fail(path, 'must be a mapping with check, reason and expires (code, object and database are optional)', 'rules-value');
     checkKeys(w, WAIVER_KEYS, path, fail);
     const text = (key: string) => nonEmptyText(w[key], [...path, key], fail);
     if (w.reason === undefined) throw fail(path, 'needs a reason: say why the finding is accepted', 'rules-key');
     if (w.expires === undefined) throw fail(path, 'needs expires: YYYY-MM-DD, the last day the waiver applies', 'rules-key');
     return {
       check: text('check'),
+      ...(w.code !== undefined ? { code: text('code') } : {}),
       ...(w.object !== undefined ? { object: text('object') } : {}),
       ...(w.database !== undefined ? { database: text('database') } : {}),
       reason: text('reason'),

@@ -1,5 +1,6 @@
 // A rules file checked against the checks that exist: unknown ids and params are errors that name
 // the line, and param values are converted exactly as --set converts them.
+import { codesOf } from '../codes.js';
 import { usageError } from '../errors.js';
 import { coerceParam } from '../params.js';
 import type { Check, ParamValues } from '../types.js';
@@ -42,7 +43,12 @@ export function resolveRules(file: RulesFile, checks: readonly Check[]): Rules {
     if (Object.keys(values).length > 0) rules.params[id] = values;
   }
   file.waivers.forEach((w, i) => {
-    if (!byId.has(w.check)) throw unknownCheck(file, ['waivers', i, 'check'], `waivers[${i}].check`, w.check);
+    const check = byId.get(w.check);
+    if (!check) throw unknownCheck(file, ['waivers', i, 'check'], `waivers[${i}].check`, w.check);
+    const codes = Object.keys(codesOf(check));
+    if (w.code !== undefined && !codes.includes(w.code)) {
+      throw usageError('rules-code-unknown', `${at(file, ['waivers', i, 'code'])}: waivers[${i}].code: ${w.check} has no code "${w.code}"; its codes are ${codes.join(', ')} ("pg-preflight explain ${w.check}" lists them)`);
+    }
   });
   return rules;
 }

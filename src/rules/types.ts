@@ -1,4 +1,4 @@
-import type { FailOn } from '../preflight.js';
+import type { FailOn } from '../types/status.js';
 import type { ParamValues } from '../types.js';
 
 /**
@@ -11,6 +11,8 @@ export const SEVERITIES: readonly Severity[] = ['off', 'info', 'warning', 'error
 /** A known finding accepted until a date. */
 export interface WaiverRule {
   check: string;
+  /** Matches Finding.code (one of the check's codes); absent: any code. */
+  code?: string;
   /** Matches Finding.object exactly; absent: every finding of the check. */
   object?: string;
   /** Matches the database label (`master`, or a `databases:` key); absent: every database. */

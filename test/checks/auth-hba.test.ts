@@ -5,13 +5,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { resolveTargets } from '../../src/config/resolve.js';
-import { allChecks, selectChecks } from '../../src/registry.js';
-import { runChecks } from '../../src/runner.js';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
 import type { CheckResult, Finding } from '../../src/types.js';
 import { clientTools, runPasted } from '../helpers/shell.js';
 import { hasSetsid, runPastedWithInput } from '../helpers/pasted.js';
+import CHECK from '../../checks/auth-hba/index.js';
+import { runCheckAt } from '../../src/testing/index.js';
 import { matrixMajors, specFor } from '../helpers/matrix.js';
 
 const PASSWORD = 'hba-Check:pass#1';
@@ -19,14 +18,6 @@ const ADMIN_HBA = ['local all postgres trust', 'host all postgres 127.0.0.1/32 t
 const lanAddress = Object.values(networkInterfaces())
   .flat()
   .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
-
-async function authHba(dsn: string): Promise<CheckResult> {
-  const { targets } = resolveTargets({ dsn, env: { HOME: '/nonexistent' } });
-  const report = await runChecks({ targets, checks: selectChecks(allChecks(), ['auth-hba']) });
-  const t = report.targets[0]!;
-  if (t.error) throw t.error;
-  return t.results[0]!;
-}
 
 function only(r: CheckResult, pattern: RegExp): Finding {
   const found = r.findings.filter((f) => pattern.test(f.message));
@@ -74,7 +65,7 @@ describe.each(matrixMajors())('auth-hba on PostgreSQL %i', (major) => {
 
   it('a scram-sha-256 line: ok, and the finding names the line and the login', async () => {
     await server.writeHba(`${ADMIN_HBA}host all all 127.0.0.1/32 scram-sha-256\n`);
-    const r = await authHba(tcp('checker', PASSWORD));
+    const r = (await runCheckAt(CHECK, tcp('checker', PASSWORD))).result;
     expect(r.status).toBe('ok');
     expect(r.message).toMatch(/matched line 3: "host all all 127\.0\.0\.1\/32 scram-sha-256"/);
     expect(r.details).toMatchObject({ line: 3, method: 'scram-sha-256', login: 'over TCP from 127.0.0.1 without encryption' });
@@ -83,18 +74,18 @@ describe.each(matrixMajors())('auth-hba on PostgreSQL %i', (major) => {
   it('IPv6, a +group and a wider network: matched as the server matches them', async () => {
     await admin('DO $$ BEGIN CREATE ROLE hba_admins; EXCEPTION WHEN duplicate_object THEN NULL; END $$; GRANT hba_admins TO checker');
     await server.writeHba(`${ADMIN_HBA}host all +nobody_group ::/0 reject\nhost postgres +hba_admins ::0/64 scram-sha-256\n`);
-    const r = await authHba(tcp('checker', PASSWORD, '[::1]'));
+    const r = (await runCheckAt(CHECK, tcp('checker', PASSWORD, '[::1]'))).result;
     expect(r.status).toBe('ok');
     expect(r.message).toMatch(/over TCP from ::1 without encryption\) matched line 4: "host postgres \+hba_admins ::\/64 scram-sha-256"/);
   });
 
   it('without privilege: skipped, naming the grants; the printed GRANTs let it run', async () => {
     await server.writeHba(`${ADMIN_HBA}host all all 127.0.0.1/32 trust\n`);
-    const r = await authHba(tcp('plain'));
+    const r = (await runCheckAt(CHECK, tcp('plain'))).result;
     expect(r.status).toBe('skipped');
     expect(r.message).toMatch(/pg_read_all_settings is not enough/);
     await admin(r.remediation[0]!.text);
-    const again = await authHba(tcp('plain'));
+    const again = (await runCheckAt(CHECK, tcp('plain'))).result;
     // trust over loopback is reported, not flagged.
     expect(again.status).toBe('ok');
     expect(again.message).toMatch(/matched line 3: "host all all 127\.0\.0\.1\/32 trust": trust, so any local user/);
@@ -102,7 +93,7 @@ describe.each(matrixMajors())('auth-hba on PostgreSQL %i', (major) => {
 
   it('a line with a syntax error: error; the printed sed comments it out, the printed reload applies it', async () => {
     await server.writeHba(`${ADMIN_HBA}host all all 127.0.0.1/32 scramm\n`);
-    const r = await authHba(socket('postgres'));
+    const r = (await runCheckAt(CHECK, socket('postgres'))).result;
     expect(r.status).toBe('error');
     const f = only(r, /invalid authentication method "scramm"/);
     expect(f.object).toBe(`${server.hbaFile}:3`);
@@ -112,12 +103,12 @@ describe.each(matrixMajors())('auth-hba on PostgreSQL %i', (major) => {
     expect(runPasted(sed).status).toBe(0);
     await reloadAsPrinted(f);
     expect(readFileSync(server.hbaFile, 'utf8')).toContain('# host all all 127.0.0.1/32 scramm');
-    expect((await authHba(socket('postgres'))).findings.some((x) => x.status === 'error')).toBe(false);
+    expect(((await runCheckAt(CHECK, socket('postgres'))).result).findings.some((x) => x.status === 'error')).toBe(false);
   });
 
   it('trust for a network range, even when this connection came over loopback: error, and the printed line replaces it', async () => {
     await server.writeHba(`${ADMIN_HBA}host all all 10.0.0.0/8 trust\n`);
-    const r = await authHba(tcp('postgres'));
+    const r = (await runCheckAt(CHECK, tcp('postgres'))).result;
     expect(r.status).toBe('error');
     const f = only(r, /trusts a network address/);
     expect(f.message).toContain('10.0.0.0/8');
@@ -126,13 +117,13 @@ describe.each(matrixMajors())('auth-hba on PostgreSQL %i', (major) => {
     expect(replacement.text).toMatch(/^host\s+all\s+all\s+10\.0\.0\.0\/8\s+scram-sha-256$/);
     replaceLine(server.hbaFile, 3, replacement.text);
     await reloadAsPrinted(f);
-    expect((await authHba(tcp('postgres'))).status).not.toBe('error');
+    expect(((await runCheckAt(CHECK, tcp('postgres'))).result).status).not.toBe('error');
   });
 
   it.skipIf(!lanAddress || !clientTools || !hasSetsid)('trust matched from a non-local address: error; setting the password, replacing the line and reloading as printed fixes it', async () => {
     await server.writeHba(`${ADMIN_HBA}host all all 0.0.0.0/0 trust\n`);
     await admin('ALTER ROLE root PASSWORD NULL');
-    const r = await authHba(tcp('root', undefined, lanAddress));
+    const r = (await runCheckAt(CHECK, tcp('root', undefined, lanAddress))).result;
     expect(r.status).toBe('error');
     const f = only(r, /trust for a network address/);
     expect(f.object).toBe(`${server.hbaFile}:3`);
@@ -141,14 +132,14 @@ describe.each(matrixMajors())('auth-hba on PostgreSQL %i', (major) => {
     expect(runPastedWithInput(setPassword.text, [PASSWORD, PASSWORD]).status).toBe(0);
     replaceLine(server.hbaFile, 3, replacement.text);
     await reloadAsPrinted(f);
-    const again = await authHba(tcp('root', PASSWORD, lanAddress));
+    const again = (await runCheckAt(CHECK, tcp('root', PASSWORD, lanAddress))).result;
     expect(again.status).toBe('ok');
     expect(again.message).toMatch(/scram-sha-256/);
   });
 
   it.skipIf(!clientTools || !hasSetsid)('md5 (and an MD5-stored password): warning; storing it as SCRAM and switching the line as printed gives ok', async () => {
     await server.writeHba(`host all md5admin 127.0.0.1/32 md5\n${ADMIN_HBA}`);
-    const r = await authHba(tcp('md5admin', PASSWORD));
+    const r = (await runCheckAt(CHECK, tcp('md5admin', PASSWORD))).result;
     expect(r.status).toBe('warning');
     const f = only(r, /matched line 1.*md5.*PostgreSQL 18 deprecates MD5/);
     // PostgreSQL 14+ store new passwords as SCRAM: an MD5 one is then worth its own finding.
@@ -158,21 +149,21 @@ describe.each(matrixMajors())('auth-hba on PostgreSQL %i', (major) => {
     expect(runPastedWithInput(steps[0]!.text, [PASSWORD, PASSWORD]).status).toBe(0);
     replaceLine(server.hbaFile, 1, steps[1]!.text);
     await reloadAsPrinted(f);
-    const again = await authHba(tcp('md5admin', PASSWORD));
+    const again = (await runCheckAt(CHECK, tcp('md5admin', PASSWORD))).result;
     expect(again.status).toBe('ok');
   });
 
   it('peer on the socket: info with the caveat about Synapse\'s OS user', async () => {
     // The test runs as root; a role of that name gets in by peer.
     await server.writeHba(`${ADMIN_HBA}local all root peer\n`);
-    const r = await authHba(socket('root'));
+    const r = (await runCheckAt(CHECK, socket('root'))).result;
     expect(r.status).toBe('info');
     expect(r.message).toMatch(/matched line 3: "local all root peer": peer, which admits only the OS user of the same name/);
   });
 
   it('a line below a broader one can never match: info; moving it above as printed makes it the matching line', async () => {
     await server.writeHba(`${ADMIN_HBA}host all all 127.0.0.1/32 scram-sha-256\nhost postgres checker 127.0.0.1/32 trust\n`);
-    const r = await authHba(tcp('checker', PASSWORD));
+    const r = (await runCheckAt(CHECK, tcp('checker', PASSWORD))).result;
     const f = only(r, /can never match/);
     expect(f.status).toBe('info');
     expect(f.message).toMatch(/line 4 "host postgres checker 127\.0\.0\.1\/32 trust" can never match: line 3 "host all all 127\.0\.0\.1\/32 scram-sha-256"/);
@@ -183,7 +174,7 @@ describe.each(matrixMajors())('auth-hba on PostgreSQL %i', (major) => {
     lines.splice(2, 0, move.text);
     writeFileSync(server.hbaFile, lines.join('\n'));
     await reloadAsPrinted(f);
-    const again = await authHba(tcp('checker', PASSWORD));
+    const again = (await runCheckAt(CHECK, tcp('checker', PASSWORD))).result;
     expect(again.findings.some((x) => /can never match/.test(x.message))).toBe(false);
     expect(again.message).toMatch(/matched line 3: "host postgres checker 127\.0\.0\.1\/32 trust": trust/);
   });
@@ -192,7 +183,7 @@ describe.each(matrixMajors())('auth-hba on PostgreSQL %i', (major) => {
     await server.writeHba(`${ADMIN_HBA}host all all 127.0.0.1/32 scram-sha-256\n`);
     // Written without the reload: the server still runs on the rules above.
     writeFileSync(server.hbaFile, major >= 16 ? `${ADMIN_HBA}host all all 127.0.0.1/32 md5\n` : ADMIN_HBA);
-    const r = await authHba(tcp('checker', PASSWORD));
+    const r = (await runCheckAt(CHECK, tcp('checker', PASSWORD))).result;
     expect(r.status).toBe('warning');
     expect(r.findings.map((f) => f.message).join('\n')).toMatch(major >= 16 ? /logged this connection in with scram-sha-256, but the file on disk says md5/ : /no line of pg_hba.conf as it is on disk admits this connection/);
     await server.reload();

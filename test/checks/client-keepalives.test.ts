@@ -8,14 +8,15 @@ import yaml from 'js-yaml';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveTargets } from '../../src/config/resolve.js';
-import { allChecks, selectChecks } from '../../src/registry.js';
-import { runChecks } from '../../src/runner.js';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
 import type { CheckResult, Finding } from '../../src/types.js';
 import { FIXTURES } from '../helpers/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { applyYaml, writeConfig } from '../helpers/pasted.js';
 import { dsnFor, sharedServers, type SharedServer } from '../helpers/servers.js';
+import CHECK from '../../checks/client-keepalives.js';
+import { runCheckOn } from '../../src/testing/index.js';
+import type { DatabaseTarget } from '../../src/config/target.js';
 import { matrixMajors, specFor } from '../helpers/matrix.js';
 
 const fixture = (name: string) => join(FIXTURES, 'config', name);
@@ -23,19 +24,11 @@ const lanAddress = Object.values(networkInterfaces())
   .flat()
   .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
 
-/** Runs the check for every database of the config, each connected to `dsn` instead. */
-async function keepalives(configPath: string | undefined, dsn: string): Promise<CheckResult[]> {
+/** The config's databases, each connected to `dsn` instead (the fixture names hosts that do not exist). */
+function redirected(configPath: string | undefined, dsn: string): DatabaseTarget[] {
   const env = { HOME: '/nonexistent' };
   const connection = resolveTargets({ dsn, env }).targets[0]!.connection;
-  const targets = configPath ? resolveTargets({ configPaths: [configPath], env }).targets.map((t) => ({ ...t, connection })) : resolveTargets({ dsn, env }).targets;
-  const report = await runChecks({ targets, checks: selectChecks(allChecks(), ['client-keepalives']) });
-  for (const t of report.targets) if (t.error) throw t.error;
-  return report.targets.flatMap((t) => t.results);
-}
-
-async function one(configPath: string | undefined, dsn: string): Promise<CheckResult> {
-  const [r] = await keepalives(configPath, dsn);
-  return r!;
+  return configPath ? resolveTargets({ configPaths: [configPath], env }).targets.map((t) => ({ ...t, connection })) : resolveTargets({ dsn, env }).targets;
 }
 
 function finding(r: CheckResult, status: Finding['status'], pattern: RegExp): Finding {
@@ -52,7 +45,7 @@ describe.each(sharedServers())('client-keepalives on PostgreSQL $major', (server
   const dsn = () => dsnFor(server, 'postgres');
 
   it('remote host without keepalives: warning with the seed\'s YAML, connect_timeout info; applying both gives ok', async () => {
-    const r = await one(fixture('keepalives-remote.yaml'), dsn());
+    const r = (await runCheckOn(CHECK, redirected(fixture('keepalives-remote.yaml'), dsn()))).result;
     expect(r.status).toBe('warning');
     const warn = finding(r, 'warning', /synapse-db\.internal over the network without keepalives_idle, keepalives_interval, keepalives_count.*#8574/);
     expect(r.details ?? warn.details).toMatchObject({ host: 'synapse-db.internal', transport: 'remote', serverKeepalives: { idle: expect.any(String), interval: expect.any(String), count: expect.any(String) } });
@@ -60,13 +53,13 @@ describe.each(sharedServers())('client-keepalives on PostgreSQL $major', (server
     expect(yaml.load(yamlText)).toEqual({ database: { args: { keepalives_idle: 10, keepalives_interval: 10, keepalives_count: 3 } } });
     const info = finding(r, 'info', /no connect_timeout/);
     const fixed = applyYaml(applyYaml(fixture('keepalives-remote.yaml'), yamlText), configStep(info));
-    const again = await one(fixed, dsn());
+    const again = (await runCheckOn(CHECK, redirected(fixed, dsn()))).result;
     expect(again.status).toBe('ok');
     expect(again.message).toMatch(/idle=10, interval=10, count=3 and connect_timeout=10/);
   });
 
   it('keys directly under database: are an error (Synapse ignores them there); moving them under args as printed gives ok', async () => {
-    const r = await one(fixture('keepalives-misplaced.yaml'), dsn());
+    const r = (await runCheckOn(CHECK, redirected(fixture('keepalives-misplaced.yaml'), dsn()))).result;
     expect(r.status).toBe('error');
     const err = finding(r, 'error', /keepalives_idle, keepalives_interval, keepalives_count, connect_timeout sit directly under database:, where Synapse ignores them/);
     // Under database:, they count as missing from args as well.
@@ -75,11 +68,11 @@ describe.each(sharedServers())('client-keepalives on PostgreSQL $major', (server
       const section = doc.database as Record<string, unknown>;
       for (const k of ['keepalives_idle', 'keepalives_interval', 'keepalives_count', 'connect_timeout']) delete section[k];
     });
-    expect((await one(fixed, dsn())).status).toBe('ok');
+    expect(((await runCheckOn(CHECK, redirected(fixed, dsn()))).result).status).toBe('ok');
   });
 
   it('the databases: form: the YAML names the entry', async () => {
-    const [main, state] = await keepalives(fixture('keepalives-databases.yaml'), dsn());
+    const [main, state] = (await runCheckOn(CHECK, redirected(fixture('keepalives-databases.yaml'), dsn()))).results;
     expect(main!.status).toBe('warning');
     expect(state!.status).toBe('error');
     const err = finding(state!, 'error', /keepalives_idle sits directly under databases\.state_db:/);
@@ -89,7 +82,7 @@ describe.each(sharedServers())('client-keepalives on PostgreSQL $major', (server
   });
 
   it('all set under args: ok, with the values and the server\'s own keepalives as detail', async () => {
-    const r = await one(fixture('keepalives-set.yaml'), dsn());
+    const r = (await runCheckOn(CHECK, redirected(fixture('keepalives-set.yaml'), dsn()))).result;
     expect(r.status).toBe('ok');
     expect(r.details).toMatchObject({ keywords: { keepalives_idle: '10', keepalives_interval: '10', keepalives_count: '3', connect_timeout: '10' } });
   });
@@ -98,17 +91,17 @@ describe.each(sharedServers())('client-keepalives on PostgreSQL $major', (server
     ['keepalives-socket.yaml', /over the Unix socket \/var\/run\/postgresql: TCP keepalives do not apply/],
     ['keepalives-hostaddr.yaml', /connects to 127\.0\.0\.1, a loopback address/],
   ])('%s: ok, nothing to add', async (name, message) => {
-    const r = await one(fixture(name), dsn());
+    const r = (await runCheckOn(CHECK, redirected(fixture(name), dsn()))).result;
     expect(r.status).toBe('ok');
     expect(r.message).toMatch(message);
   });
 
   it('cp_reconnect: false is a warning; the printed YAML sets it back', async () => {
-    const r = await one(fixture('keepalives-no-reconnect.yaml'), dsn());
+    const r = (await runCheckOn(CHECK, redirected(fixture('keepalives-no-reconnect.yaml'), dsn()))).result;
     expect(r.status).toBe('warning');
     const f = finding(r, 'warning', /cp_reconnect is false/);
     const fixed = applyYaml(fixture('keepalives-no-reconnect.yaml'), configStep(f));
-    expect((await one(fixed, dsn())).status).toBe('ok');
+    expect(((await runCheckOn(CHECK, redirected(fixed, dsn()))).result).status).toBe('ok');
   });
 
   it('a host name that this machine resolves to loopback (an /etc/hosts alias): the server\'s address says loopback, ok', async (ctx) => {
@@ -138,11 +131,11 @@ describe.skipIf(!lanAddress).each(matrixMajors())('client-keepalives against a n
 
   it('DSN only: the keywords come from the URI; adding the printed query string gives ok', async () => {
     const dsn = `postgresql://postgres@${lanAddress}:${server.port}/postgres`;
-    const r = await one(undefined, dsn);
+    const r = (await runCheckOn(CHECK, redirected(undefined, dsn))).result;
     expect(r.status).toBe('warning');
     const text = r.findings.flatMap((f) => f.remediation ?? []).filter((s) => /URI's query string/.test(s.title ?? '')).map((s) => s.text);
     expect(text).toEqual(['keepalives_idle=10&keepalives_interval=10&keepalives_count=3', 'connect_timeout=10']);
-    const again = await one(undefined, `${dsn}?${text.join('&')}`);
+    const again = (await runCheckOn(CHECK, redirected(undefined, `${dsn}?${text.join('&')}`))).result;
     expect(again.status).toBe('ok');
     expect(again.details).toMatchObject({ transport: 'remote', host: lanAddress });
   });

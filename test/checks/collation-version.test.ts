@@ -1,16 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../src/types.js';
 import { runCheck } from '../helpers/check.js';
+import { applyPrinted } from '../../src/testing/index.js';
 import { fixtureSql } from '../helpers/fixtures.js';
 import { createDatabase, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
 
 function sqlSteps(r: CheckResult): string[] {
   return r.remediation.filter((s) => s.kind === 'sql').map((s) => s.text);
-}
-
-/** Each printed statement on its own, in autocommit, as psql runs pasted lines. */
-async function applyEach(server: SharedServer, db: string, steps: string[]): Promise<void> {
-  for (const text of steps) await sql(server, db, text);
 }
 
 /** Simulates a library upgrade: the catalog records a version the library no longer reports. */
@@ -48,7 +44,7 @@ describe.each(sharedServers())('collation-version on PostgreSQL $major', (server
     // Every REINDEX comes before the REFRESH that vouches for it.
     expect(steps.indexOf(`${reindex} "public"."room_names_lower";`)).toBeLessThan(steps.indexOf('ALTER COLLATION "pg_catalog"."und-x-icu" REFRESH VERSION;'));
 
-    await applyEach(server, db, steps);
+    expect(await applyPrinted(server, db, r)).toEqual(steps);
     const after = await runCheck(server, db, 'collation-version');
     expect(after.status).toBe('ok');
     expect(after.message).toContain('2 versioned collation(s) used by indexes match the library');
@@ -80,10 +76,10 @@ describe.each(sharedServers())('collation-version on PostgreSQL $major', (server
       const [left] = await sql(server, db, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'events_event_id_ccnew'::regclass");
       expect(left!.rows).toEqual([{ indisvalid: false }]);
     }
-    await applyEach(server, db, rest);
-    await applyEach(server, db, [reindexStep!]);
+    await applyPrinted(server, db, r, { filter: (step) => rest.includes(step.text) });
+    await applyPrinted(server, db, r, { filter: (step) => step.text === reindexStep });
     // Re-running the listed steps in order is also safe now.
-    await applyEach(server, db, sqlSteps(r));
+    await applyPrinted(server, db, r);
     expect((await runCheck(server, db, 'collation-version')).status).toBe('ok');
   });
 
@@ -99,7 +95,7 @@ describe.each(sharedServers())('collation-version on PostgreSQL $major', (server
     expect(r.message).toMatch(new RegExp(`^the default collation of database ${db} \\(ICU und\\) was recorded at version 0\\.0, the library now provides [\\d.]+: its sort order may have changed under 2 indexes public\\.room_names_name, public\\.room_names_pkey`));
     const steps = sqlSteps(r);
     expect(steps.at(-1)).toBe(`ALTER DATABASE "${db}" REFRESH COLLATION VERSION;`);
-    await applyEach(server, db, steps);
+    expect(await applyPrinted(server, db, r)).toEqual(steps);
     const after = await runCheck(server, db, 'collation-version');
     expect(after.status).toBe('ok');
     expect(after.message).toMatch(/the default collation ICU und is at version [\d.]+, as the library provides/);

@@ -5,10 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import yaml from 'js-yaml';
-import { resolveTargets } from '../../src/config/resolve.js';
-import { allChecks, selectChecks } from '../../src/registry.js';
-import { runChecks } from '../../src/runner.js';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
+import CHECK from '../../checks/connection-budget.js';
+import { runCheck } from '../../src/testing/index.js';
 import type { Finding, Remediation } from '../../src/types.js';
 import { FIXTURES, synapseSchemaSql } from '../helpers/fixtures.js';
 import { runCli } from '../helpers/cli.js';
@@ -170,22 +169,16 @@ describe.each(matrixMajors())('connection-budget on PostgreSQL %i', (major) => {
 });
 
 describe.each(sharedServers())('connection-budget without a config, on PostgreSQL $major', (server) => {
-  async function check(db: string, options = {}) {
-    const { targets } = resolveTargets({ dsn: dsnFor(server, db), env: { HOME: '/nonexistent' } });
-    const report = await runChecks({ targets, checks: selectChecks(allChecks(), ['connection-budget']), options });
-    return report.targets[0]!.results[0]!;
-  }
-
   it('a plain database and no Synapse flags: skipped, saying what would let it count', async () => {
     const db = await createDatabase(server, 'budget_plain');
-    const r = await check(db);
+    const r = (await runCheck(CHECK, server, db)).result;
     expect(r.status).toBe('skipped');
     expect(r.message).toMatch(/--config.*--workers 0/);
   });
 
   it('a Synapse database: the main process with Twisted\'s default pool', async () => {
     const db = await createDatabase(server, 'budget_syn', { setup: synapseSchemaSql(94) });
-    const r = await check(db);
+    const r = (await runCheck(CHECK, server, db)).result;
     expect(r.details).toMatchObject({ demand: 6 });
   });
 });

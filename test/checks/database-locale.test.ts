@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startThrowawayServer } from '../../src/throwaway/server.js';
 import { runCheck } from '../helpers/check.js';
+import { applyPrinted } from '../../src/testing/index.js';
 import { createDatabase, dsnFor, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
 import { runCli } from '../helpers/cli.js';
 import { clientTools, runPasted } from '../helpers/shell.js';
@@ -20,15 +21,6 @@ function homeserverYaml(server: SharedServer, db: string, extra = ''): string {
 
 function steps(r: CheckResult, kind: string): string[] {
   return r.remediation.filter((s) => s.kind === kind).map((s) => s.text);
-}
-
-/** Runs the in-place SQL as printed: step 1 from another database, step 2 in the database itself. */
-async function applyInPlace(server: SharedServer, db: string, r: CheckResult): Promise<void> {
-  const [update, reindex] = steps(r, 'sql');
-  expect(update).toMatch(/^UPDATE pg_database/);
-  expect(reindex).toMatch(/^REINDEX DATABASE/);
-  await sql(server, 'postgres', update!);
-  await sql(server, db, reindex!);
 }
 
 describe.each(sharedServers())('database-locale on PostgreSQL $major', (server) => {
@@ -52,7 +44,11 @@ describe.each(sharedServers())('database-locale on PostgreSQL $major', (server) 
     expect(r.message).toMatch(why);
     expect(steps(r, 'shell')[0]).toContain('--locale=C --template=template0');
     expect(steps(r, 'config')).toEqual(['allow_unsafe_locale: true']);
-    await applyInPlace(server, db, r);
+    const [update, reindex] = steps(r, 'sql');
+    expect(update).toMatch(/^UPDATE pg_database/);
+    expect(reindex).toMatch(/^REINDEX DATABASE/);
+    // Step 1 from another database, as its title says; step 2 in the database itself.
+    await applyPrinted(server, db, r, { databaseOf: (step) => (step.text.startsWith('UPDATE pg_database') ? 'postgres' : undefined) });
     expect((await runCheck(server, db, 'database-locale')).status).toBe('ok');
   });
 
@@ -148,7 +144,11 @@ describe.skipIf(!localedef)('a language locale, en_US.UTF-8 (skipped without loc
       const r = await runCheck(shared, db, 'database-locale');
       expect(r.status).toBe('error');
       expect(r.message).toMatch(/COLLATE is "en_US.UTF-8".*language rules, which change when the library is upgraded/);
-      await applyInPlace(shared, db, r);
+      const [update, reindex] = steps(r, 'sql');
+      expect(update).toMatch(/^UPDATE pg_database/);
+      expect(reindex).toMatch(/^REINDEX DATABASE/);
+      // Step 1 from another database, as its title says; step 2 in the database itself.
+      await applyPrinted(shared, db, r, { databaseOf: (step) => (step.text.startsWith('UPDATE pg_database') ? 'postgres' : undefined) });
       expect((await runCheck(shared, db, 'database-locale')).status).toBe('ok');
       // Under C, upper case sorts first: the rebuilt index follows the new order.
       expect((await sql(shared, db, 'SELECT string_agg(v, \'\' ORDER BY v) AS s FROM t'))[0]!.rows[0].s).toBe('Bac');

@@ -1,30 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveTargets } from '../../src/config/resolve.js';
 import type { HostMemory } from '../../src/host-memory.js';
-import { parseSetFlags } from '../../src/params.js';
-import { allChecks, selectChecks } from '../../src/registry.js';
-import { runChecks } from '../../src/runner.js';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
-import type { CheckOptions, CheckResult } from '../../src/types.js';
-import { dsnFor, sharedServers, sql } from '../helpers/servers.js';
+import { sharedServers, sql } from '../helpers/servers.js';
 import { runPasted } from '../helpers/shell.js';
+import CHECK from '../../checks/huge-pages.js';
+import { runCheck } from '../../src/testing/index.js';
 import { matrixMajors, specFor } from '../helpers/matrix.js';
 
 const MiB = 1024 ** 2;
 type Server = { host: string; port: number };
-
-async function check(server: Server, set: string[] = [], options: CheckOptions = {}): Promise<CheckResult> {
-  const checks = allChecks();
-  const { targets } = resolveTargets({ dsn: dsnFor(server, 'postgres'), env: { HOME: '/nonexistent' } });
-  const report = await runChecks({
-    targets,
-    checks: selectChecks(checks, ['huge-pages']),
-    options,
-    params: parseSetFlags(set.map((s) => `huge-pages.${s}`), checks),
-  });
-  if (report.targets[0]!.error) throw report.targets[0]!.error;
-  return report.targets[0]!.results[0]!;
-}
 
 async function show(server: Server, name: string): Promise<string> {
   const [r] = await sql(server, 'postgres', `SELECT current_setting('${name}') AS v`);
@@ -41,13 +25,13 @@ const LARGE = ['min_shared_buffers=8MB'];
 
 describe.each(sharedServers())('huge-pages on PostgreSQL $major', (server) => {
   it('a small shared_buffers: ok, nothing to set up', async () => {
-    const r = await check(server);
+    const r = (await runCheck(CHECK, server, 'postgres')).result;
     expect(r.status).toBe('ok');
     expect(r.message).toBe('shared_buffers is 16MB, under the 2GB from which huge pages are worth setting up');
   });
 
   it('a large shared_buffers with huge_pages = try and none reserved: info with the exact reservation', async () => {
-    const r = await check(server, LARGE, { localHostMemory: meminfo(0, 0) });
+    const r = (await runCheck(CHECK, server, 'postgres', { set: LARGE, inputs: { localHostMemory: meminfo(0, 0) } })).result;
     expect(r.status).toBe('info');
     const shell = r.remediation.filter((s) => s.kind === 'shell');
     if (server.major >= 15) {
@@ -73,13 +57,13 @@ describe.each(sharedServers())('huge-pages on PostgreSQL $major', (server) => {
   });
 
   it('huge pages reserved on this machine but too few free for the server: warning', async () => {
-    const r = await check(server, LARGE, { localHostMemory: meminfo(4, 4) });
+    const r = (await runCheck(CHECK, server, 'postgres', { set: LARGE, inputs: { localHostMemory: meminfo(4, 4) } })).result;
     expect(r.status).toBe('warning');
     expect(r.message).toMatch(/reserves 4 huge pages \(vm.nr_hugepages\) but only 4 are free, and the server needs (\d+|about 8 \(shared_buffers alone\)): huge_pages = on would stop it from starting/);
   });
 
   it.runIf(server.major < 17)('before huge_pages_status, pages in use on this machine count as the server\'s: ok', async () => {
-    const r = await check(server, LARGE, { localHostMemory: meminfo(100, 80) });
+    const r = (await runCheck(CHECK, server, 'postgres', { set: LARGE, inputs: { localHostMemory: meminfo(100, 80) } })).result;
     expect(r.status).toBe('ok');
     expect(r.message).toContain("20 of this machine's 100 huge pages are in use: most likely by this server");
   });
@@ -95,7 +79,7 @@ describe.each(matrixMajors())('huge-pages with huge_pages = off on PostgreSQL %i
   });
 
   it('info with the advice; the printed ALTER SYSTEM line is written for the next start', async () => {
-    const r = await check(server, LARGE);
+    const r = (await runCheck(CHECK, server, 'postgres', { set: LARGE })).result;
     expect(r.status).toBe('info');
     expect(r.message).toContain('huge_pages = off with shared_buffers 16MB');
     const steps = r.remediation.filter((s) => s.kind === 'sql').map((s) => s.text);

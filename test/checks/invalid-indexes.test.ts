@@ -1,33 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { resolveTargets } from '../../src/config/resolve.js';
-import { allChecks, selectChecks } from '../../src/registry.js';
-import { runChecks } from '../../src/runner.js';
-import type { CheckResult } from '../../src/types.js';
 import { fixtureSql, synapseSchemaSql } from '../helpers/fixtures.js';
-import { createDatabase, dsnFor, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
-
-const ID = 'invalid-indexes';
-
-async function check(server: SharedServer, db: string): Promise<{ result: CheckResult; roundTrips: number }> {
-  const { targets } = resolveTargets({ dsn: dsnFor(server, db), env: { HOME: '/nonexistent' } });
-  const report = await runChecks({ targets, checks: selectChecks(allChecks(), [ID]) });
-  const t = report.targets[0]!;
-  if (t.error) throw t.error;
-  return { result: t.results[0]!, roundTrips: t.roundTrips };
-}
+import { createDatabase, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
+import CHECK from '../../checks/invalid-indexes/index.js';
+import { applyPrinted, CheckTester, runCheck } from '../../src/testing/index.js';
 
 async function connect(server: SharedServer, db: string): Promise<pg.Client> {
   const c = new pg.Client({ host: server.host, port: server.port, user: 'postgres', database: db });
   await c.connect();
   return c;
-}
-
-/** Runs every printed SQL step but the duplicate listing, each on its own in autocommit, as the text says. */
-async function applyRebuild(server: SharedServer, db: string, r: CheckResult): Promise<string[]> {
-  const statements = r.remediation.filter((s) => s.kind === 'sql' && !s.text.startsWith('SELECT')).map((s) => s.text);
-  for (const text of statements) await sql(server, db, text);
-  return statements;
 }
 
 /** Runs `statement` alone in autocommit with a short lock_timeout, as a build that gives up waiting. */
@@ -51,7 +32,7 @@ async function holdWriter(server: SharedServer, db: string, insert = 'INSERT INT
 describe.each(sharedServers())('invalid-indexes on PostgreSQL $major', (server) => {
   it('passes with only valid indexes, in one statement after the facts', async () => {
     const db = await createDatabase(server, 'ix_ok', { setup: 'CREATE TABLE t (id int PRIMARY KEY, v text); CREATE INDEX t_v ON t (v);' });
-    const { result, roundTrips } = await check(server, db);
+    const { result, roundTrips } = await runCheck(CHECK, server, db);
     expect(result.status).toBe('ok');
     expect(roundTrips).toBe(2);
   });
@@ -61,7 +42,7 @@ describe.each(sharedServers())('invalid-indexes on PostgreSQL $major', (server) 
     const create = `CREATE UNIQUE INDEX CONCURRENTLY "Odd ""idx""" ON "My Schema"."Accounts" (lower("E-mail")) WHERE id > 0`;
     await expect(sql(server, db, create)).rejects.toMatchObject({ code: '23505' });
 
-    const { result: r } = await check(server, db);
+    const { result: r } = await runCheck(CHECK, server, db);
     expect(r.status).toBe('error');
     expect(r.findings).toHaveLength(1);
     expect(r.findings[0]!.object).toBe('My Schema.Odd "idx"');
@@ -81,13 +62,13 @@ describe.each(sharedServers())('invalid-indexes on PostgreSQL $major', (server) 
       await sql(server, db, `DELETE FROM "My Schema"."Accounts" WHERE id > 0 AND lower("E-mail") = '${key}' AND id <> (SELECT min(id) FROM "My Schema"."Accounts" WHERE id > 0 AND lower("E-mail") = '${key}')`);
     }
 
-    const ran = await applyRebuild(server, db, r);
+    const ran = await applyPrinted(server, db, r, { filter: (step) => !step.text.startsWith('SELECT') });
     expect(ran).toEqual(
       server.major >= 12
         ? ['REINDEX INDEX CONCURRENTLY "My Schema"."Odd ""idx""";']
         : ['DROP INDEX CONCURRENTLY "My Schema"."Odd ""idx""";', 'CREATE UNIQUE INDEX CONCURRENTLY "Odd ""idx""" ON "My Schema"."Accounts" USING btree (lower("E-mail")) WHERE (id > 0);'],
     );
-    expect((await check(server, db)).result.status).toBe('ok');
+    expect((await runCheck(CHECK, server, db)).result.status).toBe('ok');
     await expect(sql(server, db, `INSERT INTO "My Schema"."Accounts" VALUES (9, 'UNIQUE@example.org')`)).rejects.toMatchObject({ code: '23505' });
   });
 
@@ -100,12 +81,12 @@ describe.each(sharedServers())('invalid-indexes on PostgreSQL $major', (server) 
       await writer.query('ROLLBACK');
       await writer.end();
     }
-    const { result: r } = await check(server, db);
+    const { result: r } = await runCheck(CHECK, server, db);
     expect(r.status).toBe('error');
     expect(r.message).toContain('not even maintained on writes');
     expect(r.remediation.some((s) => s.text.startsWith('SELECT'))).toBe(false);
-    await applyRebuild(server, db, r);
-    expect((await check(server, db)).result.status).toBe('ok');
+    await applyPrinted(server, db, r, { filter: (step) => !step.text.startsWith('SELECT') });
+    expect((await runCheck(CHECK, server, db)).result.status).toBe('ok');
   });
 
   it('an index being built right now is info, and ok once the build finishes', async () => {
@@ -120,7 +101,7 @@ describe.each(sharedServers())('invalid-indexes on PostgreSQL $major', (server) 
         if (res!.rowCount) break;
         await new Promise((r) => setTimeout(r, 20));
       }
-      const { result: r } = await check(server, db);
+      const { result: r } = await runCheck(CHECK, server, db);
       expect(r.status).toBe('info');
       expect(r.message).toMatch(/being built right now \(session \d+\)/);
     } finally {
@@ -129,7 +110,7 @@ describe.each(sharedServers())('invalid-indexes on PostgreSQL $major', (server) 
       await build;
       await builder.end();
     }
-    expect((await check(server, db)).result.status).toBe('ok');
+    expect((await runCheck(CHECK, server, db)).result.status).toBe('ok');
   });
 
   it('Synapse: a pending background update that rebuilds the index is named instead of a manual fix', async () => {
@@ -153,7 +134,7 @@ describe.each(sharedServers())('invalid-indexes on PostgreSQL $major', (server) 
     }
     await expect(sql(server, db, 'CREATE UNIQUE INDEX CONCURRENTLY events_stream_ordering ON events (stream_ordering)')).rejects.toMatchObject({ code: '23505' });
 
-    const { result: r, roundTrips } = await check(server, db);
+    const { result: r, roundTrips } = await runCheck(CHECK, server, db);
     expect(roundTrips).toBe(2); // one for the facts (schema_version included), one for the check
     expect(r.status).toBe('info');
     expect(r.remediation).toEqual([]);
@@ -163,7 +144,7 @@ describe.each(sharedServers())('invalid-indexes on PostgreSQL $major', (server) 
 
     // Without the pending rows the same indexes need a manual fix.
     await sql(server, db, 'DELETE FROM background_updates');
-    expect((await check(server, db)).result.status).toBe('error');
+    expect((await runCheck(CHECK, server, db)).result.status).toBe('error');
   });
 
   it.skipIf(server.major < 12)('a _ccnew copy left by an interrupted REINDEX CONCURRENTLY: the printed DROP makes it pass (PostgreSQL 12+)', async () => {
@@ -175,10 +156,27 @@ describe.each(sharedServers())('invalid-indexes on PostgreSQL $major', (server) 
       await writer.query('ROLLBACK');
       await writer.end();
     }
-    const { result: r } = await check(server, db);
+    const { result: r } = await runCheck(CHECK, server, db);
     expect(r.status).toBe('error');
     expect(r.findings.map((f) => f.object)).toEqual(['public.t_v_ccnew']);
-    expect(await applyRebuild(server, db, r)).toEqual(['DROP INDEX CONCURRENTLY "public"."t_v_ccnew";']);
-    expect((await check(server, db)).result.status).toBe('ok');
+    expect(await applyPrinted(server, db, r, { filter: (step) => !step.text.startsWith('SELECT') })).toEqual(['DROP INDEX CONCURRENTLY "public"."t_v_ccnew";']);
+    expect((await runCheck(CHECK, server, db)).result.status).toBe('ok');
   });
+});
+
+new CheckTester({ servers: sharedServers }).run(CHECK, {
+  valid: [{ name: 'only valid indexes', state: 'CREATE TABLE t (id int PRIMARY KEY, v text); CREATE INDEX t_v ON t (v);', codes: ['no-invalid-indexes'] }],
+  invalid: [
+    {
+      name: 'a unique build that failed on duplicates, once the duplicate is deleted',
+      state: async (db) => {
+        await db.sql("CREATE TABLE t (id int, v text); INSERT INTO t VALUES (1, 'a'), (2, 'a');");
+        await expect(db.sql('CREATE UNIQUE INDEX CONCURRENTLY t_v ON t (v)')).rejects.toMatchObject({ code: '23505' });
+        await db.sql('DELETE FROM t WHERE id = 2');
+      },
+      findings: [{ code: 'invalid-index', object: 'public.t_v', status: 'error' }],
+      // The duplicate listing is a query to read, not a step of the fix.
+      apply: { filter: (step) => !step.text.startsWith('SELECT') },
+    },
+  ],
 });

@@ -1,44 +1,20 @@
 import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { resolveTargets } from '../../src/config/resolve.js';
 import { parseMeminfo, isOnThisHost } from '../../src/host-memory.js';
-import { parseSetFlags } from '../../src/params.js';
-import { allChecks, selectChecks } from '../../src/registry.js';
-import { runChecks } from '../../src/runner.js';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
-import type { CheckOptions, CheckResult } from '../../src/types.js';
 import { humanSize, pgSize, roundRecommendation, unitBytes } from '../../src/units.js';
 import { runCli } from '../helpers/cli.js';
 import { dsnFor, sql } from '../helpers/servers.js';
+import CHECK from '../../checks/memory-settings/index.js';
+import { applyPrinted, runCheck } from '../../src/testing/index.js';
 import { matrixMajors, specFor } from '../helpers/matrix.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
-/** Runs memory-settings with params given as --set would give them. */
-async function check(server: ThrowawayServer, set: string[] = [], options: CheckOptions = {}): Promise<CheckResult> {
-  const checks = allChecks();
-  const { targets } = resolveTargets({ dsn: dsnFor(server, 'postgres'), env: { HOME: '/nonexistent' } });
-  const report = await runChecks({
-    targets,
-    checks: selectChecks(checks, ['memory-settings']),
-    options,
-    params: parseSetFlags(set.map((s) => `memory-settings.${s}`), checks),
-  });
-  if (report.targets[0]!.error) throw report.targets[0]!.error;
-  return report.targets[0]!.results[0]!;
-}
-
 async function show(server: ThrowawayServer, name: string): Promise<string> {
   const [r] = await sql(server, 'postgres', `SELECT current_setting('${name}') AS v`);
   return r!.rows[0].v as string;
-}
-
-/** Executes every printed SQL step, one statement at a time, as psql would in autocommit. */
-async function applySql(server: ThrowawayServer, r: CheckResult): Promise<string[]> {
-  const texts = r.remediation.filter((s) => s.kind === 'sql').map((s) => s.text);
-  for (const text of texts) await sql(server, 'postgres', text);
-  return texts;
 }
 
 /** pg_reload_conf() only signals the postmaster; wait until new sessions see the value. */
@@ -96,7 +72,7 @@ describe.each(matrixMajors())('memory-settings on PostgreSQL %i', (major) => {
   });
 
   it('host memory unknown: info listing the values, naming the defaults, saying how to give it', async () => {
-    const r = await check(server);
+    const r = (await runCheck(CHECK, server, 'postgres')).result;
     expect(r.status).toBe('info');
     expect(r.message).toContain('memory is unknown (the server is on this machine, but no /proc/meminfo was read');
     expect(r.message).toMatch(/shared_buffers 128MB \((the compiled-in|initdb's) default\)/);
@@ -116,12 +92,12 @@ describe.each(matrixMajors())('memory-settings on PostgreSQL %i', (major) => {
   });
 
   it('a 64GiB host left at the defaults: warnings; the printed ALTER SYSTEM lines fix what reloads, shared_buffers waits for a restart', async () => {
-    const r = await check(server, ['host_memory=64GiB']);
+    const r = (await runCheck(CHECK, server, 'postgres', { set: ['host_memory=64GiB'] })).result;
     expect(r.status).toBe('warning');
     expect(r.message).toMatch(/shared_buffers is 128MB \((the compiled-in|initdb's) default\) on a 64GB host, under a quarter of the 16GB/);
     expect(r.message).toContain('effective_cache_size is 4GB (the compiled-in default) on a 64GB host, under a quarter of the 48GB');
     expect(r.message).toContain('maintenance_work_mem is 64MB (the compiled-in default) on a 64GB host, under a quarter of the 2GB');
-    const texts = await applySql(server, r);
+    const texts = await applyPrinted(server, 'postgres', r);
     expect(texts).toEqual([
       "ALTER SYSTEM SET shared_buffers = '16GB';",
       "ALTER SYSTEM SET effective_cache_size = '48GB';",
@@ -132,7 +108,7 @@ describe.each(matrixMajors())('memory-settings on PostgreSQL %i', (major) => {
     await waitForSetting(server, 'effective_cache_size', '48GB');
     await waitForSetting(server, 'maintenance_work_mem', '2GB');
 
-    const after = await check(server, ['host_memory=64GiB']);
+    const after = (await runCheck(CHECK, server, 'postgres', { set: ['host_memory=64GiB'] })).result;
     expect(after.status).toBe('warning');
     expect(after.message).not.toContain('effective_cache_size is');
     expect(after.message).not.toContain('maintenance_work_mem is');
@@ -149,41 +125,41 @@ describe.each(matrixMajors())('memory-settings on PostgreSQL %i', (major) => {
     }
     await waitForSetting(server, 'work_mem', '256MB');
     await waitForSetting(server, 'effective_cache_size', '1536MB');
-    const r = await check(server, ['host_memory=2GiB']);
+    const r = (await runCheck(CHECK, server, 'postgres', { set: ['host_memory=2GiB'] })).result;
     expect(r.status).toBe('warning');
     expect(r.message).toContain('128MB + 100 x 256MB + 3 x 64MB = 25.3GB, more than the host\'s 2GB');
     expect(r.message).toContain('work_mem 5.9MB brings it to 912.6MB');
-    expect(await applySql(server, r)).toEqual(["ALTER SYSTEM SET work_mem = '6068kB';", 'SELECT pg_reload_conf();']);
+    expect(await applyPrinted(server, 'postgres', r)).toEqual(["ALTER SYSTEM SET work_mem = '6068kB';", 'SELECT pg_reload_conf();']);
     await waitForSetting(server, 'work_mem', '6068kB');
-    const after = await check(server, ['host_memory=2GiB']);
+    const after = (await runCheck(CHECK, server, 'postgres', { set: ['host_memory=2GiB'] })).result;
     expect(after.status).toBe('ok');
     expect(after.message).toContain('within the usual rules of thumb for a 2GB host');
   });
 
   it('effective_cache_size above RAM on a small host: warning, fixed by the printed line', async () => {
-    const r = await check(server, ['host_memory=1GiB']);
+    const r = (await runCheck(CHECK, server, 'postgres', { set: ['host_memory=1GiB'] })).result;
     expect(r.status).toBe('warning');
     expect(r.message).toContain("effective_cache_size is 4GB, more than the host's 1GB");
-    expect(await applySql(server, r)).toEqual(["ALTER SYSTEM SET effective_cache_size = '768MB';", 'SELECT pg_reload_conf();']);
+    expect(await applyPrinted(server, 'postgres', r)).toEqual(["ALTER SYSTEM SET effective_cache_size = '768MB';", 'SELECT pg_reload_conf();']);
     await waitForSetting(server, 'effective_cache_size', '768MB');
-    expect((await check(server, ['host_memory=1GiB'])).status).toBe('ok');
+    expect(((await runCheck(CHECK, server, 'postgres', { set: ['host_memory=1GiB'] })).result).status).toBe('ok');
   });
 
   it('the same defaults on a 4GiB host are info, not a warning (small hosts share memory with Synapse)', async () => {
-    const r = await check(server, ['host_memory=4GiB']);
+    const r = (await runCheck(CHECK, server, 'postgres', { set: ['host_memory=4GiB'] })).result;
     expect(r.status).toBe('info');
     expect(r.message).toContain('shared_buffers is 128MB');
     expect(r.message).toContain('under a quarter of the 1GB');
     // large_host lowered: the same is a warning.
-    expect((await check(server, ['host_memory=4GiB', 'large_host=4GiB'])).status).toBe('warning');
+    expect(((await runCheck(CHECK, server, 'postgres', { set: ['host_memory=4GiB', 'large_host=4GiB'] })).result).status).toBe('warning');
   });
 
   it('this machine\'s /proc/meminfo counts for a server reached over loopback (CLI), --db-host-memory wins', async () => {
     const fake = { totalBytes: 64 * GiB, source: '/proc/meminfo', hugePagesTotal: 0, hugePagesFree: 0 };
-    const r = await check(server, [], { localHostMemory: fake });
+    const r = (await runCheck(CHECK, server, 'postgres', { inputs: { localHostMemory: fake } })).result;
     expect(r.status).toBe('warning');
     expect(r.message).toContain('host memory 64GB: MemTotal in /proc/meminfo of this machine, as the server is reached over loopback (127.0.0.1)');
-    expect((await check(server, ['host_memory=1GiB'], { localHostMemory: fake })).details?.hostMemory).toBe('1GB');
+    expect(((await runCheck(CHECK, server, 'postgres', { set: ['host_memory=1GiB'], inputs: { localHostMemory: fake } })).result).details?.hostMemory).toBe('1GB');
   });
 
   it.skipIf(!existsSync('/proc/meminfo'))('the CLI reads /proc/meminfo itself when the server is local', async () => {

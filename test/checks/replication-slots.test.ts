@@ -1,28 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { resolveTargets } from '../../src/config/resolve.js';
-import { allChecks, selectChecks } from '../../src/registry.js';
-import { runChecks } from '../../src/runner.js';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
-import type { CheckResult, ParamValues } from '../../src/types.js';
-import { createDatabase, dsnFor, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
+import { createDatabase, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
+import CHECK from '../../checks/replication-slots.js';
+import { applyPrinted, runCheck } from '../../src/testing/index.js';
 import { matrixMajors, specFor } from '../helpers/matrix.js';
-
-const ID = 'replication-slots';
-
-async function check(server: ThrowawayServer, db: string, params: ParamValues = {}): Promise<{ result: CheckResult; roundTrips: number }> {
-  const { targets } = resolveTargets({ dsn: dsnFor(server, db), env: { HOME: '/nonexistent' } });
-  const report = await runChecks({ targets, checks: selectChecks(allChecks(), [ID]), params: { [ID]: params } });
-  const t = report.targets[0]!;
-  if (t.error) throw t.error;
-  return { result: t.results[0]!, roundTrips: t.roundTrips };
-}
-
-/** Runs each printed SQL step on its own, in autocommit, in `db`. */
-async function apply(server: ThrowawayServer, db: string, r: CheckResult, filter: (text: string) => boolean = () => true): Promise<string[]> {
-  const steps = r.remediation.filter((s) => s.kind === 'sql' && filter(s.text)).map((s) => s.text);
-  for (const text of steps) await sql(server, db, text);
-  return steps;
-}
 
 /** About `mb` MB of WAL, then a switch to a new segment. */
 async function writeWal(server: ThrowawayServer, db: string, mb: number): Promise<void> {
@@ -61,7 +42,7 @@ describe.each(sharedServers().map((s: SharedServer) => s.major))('replication-sl
   });
 
   it('no slots: ok, in one statement after the facts', async () => {
-    const { result, roundTrips } = await check(server, db);
+    const { result, roundTrips } = await runCheck(CHECK, server, db);
     expect(result.status).toBe('ok');
     expect(result.message).toBe('no replication slots');
     expect(roundTrips).toBe(2);
@@ -71,11 +52,11 @@ describe.each(sharedServers().map((s: SharedServer) => s.major))('replication-sl
     await sql(server, db, "SELECT pg_create_physical_replication_slot('old_standby', true)");
     await writeWal(server, db, 4);
 
-    const below = (await check(server, db)).result;
+    const below = (await runCheck(CHECK, server, db)).result;
     expect(below.status).toBe('info');
     expect(below.message).toMatch(/^replication slot "old_standby" \(physical, inactive\): it is inactive and keeps [\d.]+MB of WAL so far/);
 
-    const { result: r } = await check(server, db, { 'max-retained-wal': 1024 * 1024 });
+    const { result: r } = await runCheck(CHECK, server, db, { params: { 'max-retained-wal': 1024 * 1024 } });
     expect(r.status).toBe('warning');
     expect(r.findings[0]!.object).toBe('old_standby');
     expect(r.message).toMatch(/keeps [\d.]+MB of WAL on disk \(above 1MB\)/);
@@ -87,7 +68,7 @@ describe.each(sharedServers().map((s: SharedServer) => s.major))('replication-sl
     if (major >= 13) {
       // No cap on what a slot may keep: the printed cap is the second fix; apply it, then undo it.
       expect(r.message).toContain('max_slot_wal_keep_size is unlimited');
-      expect(await apply(server, db, r, (t) => !t.includes('pg_drop_replication_slot'))).toEqual([
+      expect(await applyPrinted(server, db, r, { filter: (step) => !step.text.includes('pg_drop_replication_slot') })).toEqual([
         "ALTER SYSTEM SET max_slot_wal_keep_size = '4MB';",
         'SELECT pg_reload_conf();',
       ]);
@@ -99,19 +80,19 @@ describe.each(sharedServers().map((s: SharedServer) => s.major))('replication-sl
       expect(r.remediation).toHaveLength(1);
     }
 
-    await apply(server, db, r, (t) => t.includes('pg_drop_replication_slot'));
-    expect((await check(server, db, { 'max-retained-wal': 1024 * 1024 })).result.status).toBe('ok');
+    await applyPrinted(server, db, r, { filter: (step) => step.text.includes('pg_drop_replication_slot') });
+    expect((await runCheck(CHECK, server, db, { params: { 'max-retained-wal': 1024 * 1024 } })).result.status).toBe('ok');
   });
 
   it('a logical slot holding catalog_xmin back: warning above max-xmin-age; the printed drop makes it pass', async () => {
     await sql(server, db, "SELECT pg_create_logical_replication_slot('gone_subscriber', 'test_decoding')");
     for (let i = 0; i < 5; i++) await sql(server, db, 'SELECT txid_current()');
-    const { result: r } = await check(server, db, { 'max-xmin-age': 3 });
+    const { result: r } = await runCheck(CHECK, server, db, { params: { 'max-xmin-age': 3 } });
     expect(r.status).toBe('warning');
     expect(r.message).toMatch(/^replication slot "gone_subscriber" \(logical \(test_decoding, database slots_[^)]+\), inactive\): .*its catalog_xmin is \d+ transactions old \(above 3\)/);
     expect(r.remediation[0]!.title).toContain(`Run it connected to database ${db}`);
-    await apply(server, db, r, (t) => t.includes('pg_drop_replication_slot'));
-    expect((await check(server, db, { 'max-xmin-age': 3 })).result.status).toBe('ok');
+    await applyPrinted(server, db, r, { filter: (step) => step.text.includes('pg_drop_replication_slot') });
+    expect((await runCheck(CHECK, server, db, { params: { 'max-xmin-age': 3 } })).result.status).toBe('ok');
   });
 
   it.skipIf(major < 13)('wal_status lost (PostgreSQL 13+): error; the printed drop makes it pass', async () => {
@@ -120,11 +101,11 @@ describe.each(sharedServers().map((s: SharedServer) => s.major))('replication-sl
       await sql(server, db, "SELECT pg_create_physical_replication_slot('lost_slot', true)");
       for (let i = 0; i < 3; i++) await writeWal(server, db, 17);
       await sql(server, db, 'CHECKPOINT');
-      const { result: r } = await check(server, db);
+      const { result: r } = await runCheck(CHECK, server, db);
       expect(r.status).toBe('error');
       expect(r.message).toMatch(/"lost_slot".*it has lost WAL it needs \((wal_status lost|invalidated: wal_removed)\): its consumer can never resume/);
-      await apply(server, db, r);
-      expect((await check(server, db)).result.status).toBe('ok');
+      await applyPrinted(server, db, r);
+      expect((await runCheck(CHECK, server, db)).result.status).toBe('ok');
     } finally {
       await setKeepSize(server, null);
     }
@@ -136,12 +117,12 @@ describe.each(sharedServers().map((s: SharedServer) => s.major))('replication-sl
       await sql(server, db, "SELECT pg_create_physical_replication_slot('near_limit', true)");
       await writeWal(server, db, 20);
       const params = { 'near-limit-fraction': 0.99 };
-      const { result: r } = await check(server, db, params);
+      const { result: r } = await runCheck(CHECK, server, db, { params: params });
       expect(r.status).toBe('error');
       expect(r.message).toMatch(/"near_limit".*only [\d.]+[MG]B more WAL can be written before it passes max_slot_wal_keep_size \(1GB\)/);
-      expect((await check(server, db)).result.status).toBe('info');
-      await apply(server, db, r);
-      expect((await check(server, db, params)).result.status).toBe('ok');
+      expect((await runCheck(CHECK, server, db)).result.status).toBe('info');
+      await applyPrinted(server, db, r);
+      expect((await runCheck(CHECK, server, db, { params: params })).result.status).toBe('ok');
     } finally {
       await setKeepSize(server, null);
     }

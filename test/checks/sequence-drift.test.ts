@@ -3,13 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { resolveTargets } from '../../src/config/resolve.js';
-import { allChecks, selectChecks } from '../../src/registry.js';
-import { runChecks, type Report } from '../../src/runner.js';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
-import type { CheckOptions, CheckResult, Finding, ParamValues } from '../../src/types.js';
+import type { CheckResult, Finding } from '../../src/types.js';
 import { fixtureSql } from '../helpers/fixtures.js';
-import { createDatabase, dsnFor, sharedServers, sql, withClient, type SharedServer } from '../helpers/servers.js';
+import { createDatabase, sharedServers, sql, withClient, type SharedServer } from '../helpers/servers.js';
+import CHECK from '../../checks/sequence-drift.js';
+import { applyPrinted, runCheck } from '../../src/testing/index.js';
 import { matrixMajors, specFor } from '../helpers/matrix.js';
 
 type Server = Pick<SharedServer, 'host' | 'port'>;
@@ -17,36 +16,8 @@ type Server = Pick<SharedServer, 'host' | 'port'>;
 const SYNAPSE = () => fixtureSql('synapse/schema.sql');
 const scenario = (...files: string[]) => [SYNAPSE(), ...files.map((f) => fixtureSql(f))].join('\n');
 
-async function report(server: Server, db: string, opts: { options?: CheckOptions; params?: ParamValues; configPaths?: string[]; dsnUser?: string } = {}): Promise<Report> {
-  const { targets } = resolveTargets({
-    dsn: opts.configPaths ? undefined : dsnFor(server, db, opts.dsnUser),
-    configPaths: opts.configPaths,
-    env: { HOME: '/nonexistent' },
-  });
-  return runChecks({
-    targets,
-    checks: selectChecks(allChecks(), ['sequence-drift']),
-    options: opts.options,
-    params: opts.params ? { 'sequence-drift': opts.params } : undefined,
-  });
-}
-
-async function drift(server: Server, db: string, opts: Parameters<typeof report>[2] = {}): Promise<CheckResult> {
-  const r = await report(server, db, opts);
-  const t = r.targets[0]!;
-  if (t.error) throw t.error;
-  return t.results[0]!;
-}
-
 const withStatus = (r: CheckResult, status: Finding['status']) => r.findings.filter((f) => f.status === status);
 const objects = (r: CheckResult, status: Finding['status']) => withStatus(r, status).map((f) => f.object).sort();
-
-/** Runs every printed SQL step with a plain pg client, as a user pasting it into psql would. */
-async function applyPrinted(server: Server, db: string, r: CheckResult): Promise<void> {
-  const steps = r.findings.flatMap((f) => (f.remediation ?? []).filter((s) => s.kind === 'sql'));
-  expect(steps.length).toBeGreaterThan(0);
-  for (const step of steps) await sql(server, db, step.text);
-}
 
 async function lastValue(server: Server, db: string, seq: string): Promise<string> {
   const [r] = await sql(server, db, `SELECT last_value::text AS v FROM ${seq}`);
@@ -70,7 +41,7 @@ const DOWNGRADE_INSERTS = [
 describe.each(sharedServers())('sequence-drift on PostgreSQL $major', (server) => {
   it('a fresh install: every Synapse sequence and the owned ones compared, none behind', async () => {
     const db = await createDatabase(server, 'sd_fresh', { setup: scenario('sequence-drift/fresh-install.sql') });
-    const r = await drift(server, db);
+    const r = (await runCheck(CHECK, server, db)).result;
     expect(r.status).toBe('ok');
     // 20 sequences of the catalogue (facts 3.1 and 3.2), 2 implicit ones (3.3).
     expect(r.findings[0]!.details).toMatchObject({ sequences: 22, synapse: 20, owned: 2, behind: 0 });
@@ -79,7 +50,7 @@ describe.each(sharedServers())('sequence-drift on PostgreSQL $major', (server) =
 
   it('downgrade then upgrade: every lagging sequence with its numbers; the printed SQL fixes them all and nextval inserts work', async () => {
     const db = await createDatabase(server, 'sd_down', { setup: scenario('sequence-drift/fresh-install.sql', 'sequence-drift/downgrade.sql') });
-    const r = await drift(server, db);
+    const r = (await runCheck(CHECK, server, db)).result;
     expect(r.status).toBe('error');
     expect(objects(r, 'error')).toEqual(
       [
@@ -106,8 +77,8 @@ describe.each(sharedServers())('sequence-drift on PostgreSQL $major', (server) =
     expect(users.details).toMatchObject({ tableMax: 17, effectiveLastValue: 2 });
     expect(users.message).toMatch(/Synapse never checks this sequence/);
 
-    await applyPrinted(server, db, r);
-    const after = await drift(server, db);
+    expect(await applyPrinted(server, db, r)).not.toHaveLength(0);
+    const after = (await runCheck(CHECK, server, db)).result;
     expect(after.status).toBe('ok');
     expect(after.findings[0]!.details).toMatchObject({ behind: 0 });
     for (const insert of DOWNGRADE_INSERTS) await sql(server, db, insert);
@@ -115,14 +86,14 @@ describe.each(sharedServers())('sequence-drift on PostgreSQL $major', (server) =
 
   it('port from SQLite: exactly the three sequences synapse_port_db does not set are behind (facts 4.4)', async () => {
     const db = await createDatabase(server, 'sd_port', { setup: scenario('sequence-drift/port-from-sqlite.sql') });
-    const r = await drift(server, db);
+    const r = (await runCheck(CHECK, server, db)).result;
     expect(objects(r, 'error')).toEqual(['public.sticky_events_sequence', 'public.thread_subscriptions_sequence', 'public.un_partial_stated_room_stream_sequence']);
     expect(objects(r, 'info')).toEqual([]);
     // Restarted sequences have not handed out a value: the last value minus one counts.
     const thread = r.findings.find((f) => f.object === 'public.thread_subscriptions_sequence')!;
     expect(thread.details).toMatchObject({ lastValue: 1, tableMax: 12, gap: 11 });
-    await applyPrinted(server, db, r);
-    expect((await drift(server, db)).status).toBe('ok');
+    expect(await applyPrinted(server, db, r)).not.toHaveLength(0);
+    expect(((await runCheck(CHECK, server, db)).result).status).toBe('ok');
     await sql(server, db, [
       "INSERT INTO un_partial_stated_room_stream (stream_id, instance_name, room_id) VALUES (nextval('un_partial_stated_room_stream_sequence'), 'master', '!n:x')",
       "INSERT INTO thread_subscriptions (stream_id, instance_name, room_id, event_id, user_id, subscribed) VALUES (nextval('thread_subscriptions_sequence'), 'master', '!n:x', '$n', '@a:x', true)",
@@ -135,7 +106,7 @@ describe.each(sharedServers())('sequence-drift on PostgreSQL $major', (server) =
 
   it('a generic application: serial, identity, OWNED BY, a descending sequence, odd names in several schemas', async () => {
     const db = await createDatabase(server, 'sd_app', { setup: fixtureSql('sequence-drift/generic-app.sql') });
-    const r = await drift(server, db);
+    const r = (await runCheck(CHECK, server, db)).result;
     expect(objects(r, 'error')).toEqual(
       ['"My Schema"."My ""odd"" Seq"', 'app."it\'s\\seq"', 'app.countdown_seq', 'app.events_id_seq', 'app.orders_id_seq', '"ünïcödé"."tâble_ïd_seq"'].sort(),
     );
@@ -150,8 +121,8 @@ describe.each(sharedServers())('sequence-drift on PostgreSQL $major', (server) =
     expect(r.findings.find((f) => f.object === 'app.events_id_seq')!.details).toMatchObject({ source: 'owned', tableMax: 30, gap: 30 });
     for (const f of withStatus(r, 'error')) expect(f.message).not.toMatch(/Synapse/);
 
-    await applyPrinted(server, db, r);
-    expect((await drift(server, db)).status).toBe('ok');
+    expect(await applyPrinted(server, db, r)).not.toHaveLength(0);
+    expect(((await runCheck(CHECK, server, db)).result).status).toBe('ok');
     await sql(server, db, [
       "INSERT INTO app.orders (note) VALUES ('new')",
       "INSERT INTO app.events (payload) VALUES ('new')",
@@ -170,16 +141,16 @@ describe.each(sharedServers())('sequence-drift on PostgreSQL $major', (server) =
     const db = await createDatabase(server, 'sd_big', {
       setup: 'CREATE TABLE big (id serial, v int); INSERT INTO big (id) SELECT g FROM generate_series(1, 500) g; CREATE INDEX big_v_id ON big (v, id); ANALYZE big;',
     });
-    const r = await drift(server, db, { params: { 'unindexed-row-limit': 100 } });
+    const r = (await runCheck(CHECK, server, db, { params: { 'unindexed-row-limit': 100 } })).result;
     expect(r.status).toBe('skipped');
     const skipped = withStatus(r, 'skipped')[0]!;
     expect(skipped.object).toBe('public.big_id_seq');
     expect(skipped.message).toMatch(/about 500 rows and no btree index that starts with id.*--thorough reads the large one anyway/);
     expect(skipped.details).toMatchObject({ notRead: [{ column: 'public.big.id', reason: 'large-unindexed', rowEstimate: 500 }] });
-    const thorough = await drift(server, db, { params: { 'unindexed-row-limit': 100 }, options: { thorough: true } });
+    const thorough = (await runCheck(CHECK, server, db, { params: { 'unindexed-row-limit': 100 }, options: { thorough: true } })).result;
     expect(objects(thorough, 'error')).toEqual(['public.big_id_seq']);
     // Under the limit, a small table is simply scanned.
-    expect(objects(await drift(server, db), 'error')).toEqual(['public.big_id_seq']);
+    expect(objects((await runCheck(CHECK, server, db)).result, 'error')).toEqual(['public.big_id_seq']);
   });
 
   it('privileges: a sequence the role cannot read, and a table it cannot read, are reported skipped, not guessed', async () => {
@@ -194,7 +165,7 @@ describe.each(sharedServers())('sequence-drift on PostgreSQL $major', (server) =
         GRANT USAGE ON SCHEMA open TO ${role};
         GRANT SELECT ON open.readable, open.readable_id_seq, open.hidden_id_seq TO ${role};`,
     });
-    const r = await drift({ host: server.host, port: server.port }, db, { dsnUser: role });
+    const r = (await runCheck(CHECK, { host: server.host, port: server.port }, db, { user: role })).result;
     expect(objects(r, 'error')).toEqual(['open.readable_id_seq']);
     const skipped = r.findings.filter((f) => f.status === 'skipped');
     expect(skipped.map((f) => f.message)).toEqual([
@@ -211,7 +182,7 @@ describe.each(sharedServers())('sequence-drift on PostgreSQL $major', (server) =
       `  ${store}:\n    name: psycopg2\n    data_stores: [${store}]\n    args:\n      user: postgres\n      dbname: ${db}\n      host: ${server.host}\n      port: ${server.port}\n`;
     const config = join(mkdtempSync(join(tmpdir(), 'pgpf-sd-')), 'homeserver.yaml');
     writeFileSync(config, `databases:\n${entry(main, 'main')}${entry(state, 'state')}`);
-    const r = await report(server, main, { configPaths: [config] });
+    const r = (await runCheck(CHECK, server, main, { configPaths: [config] })).report;
     const [mainResult, stateResult] = r.targets.map((t) => t.results[0]!);
     expect(objects(mainResult!, 'error')).toContain('public.events_stream_seq');
     expect(objects(mainResult!, 'error')).not.toContain('public.state_group_id_seq');
@@ -227,8 +198,8 @@ describe.each(sharedServers())('sequence-drift on PostgreSQL $major', (server) =
       await sql(server, db, gen!.rows.map((row) => row.format).join('\n'));
       return db;
     };
-    const few = await report(server, await make(3));
-    const many = await report(server, await make(300), { params: { 'lock-budget': 50 } });
+    const few = (await runCheck(CHECK, server, await make(3))).report;
+    const many = (await runCheck(CHECK, server, await make(300), { params: { 'lock-budget': 50 } })).report;
     expect(many.targets[0]!.results[0]!.findings[0]!.details).toMatchObject({ sequences: 300, behind: 300 });
     // Facts (1-2), the catalog query, one message for all values and maxima, and on PostgreSQL
     // 10-17 a direct read of the sequences that have not handed out a value yet.
@@ -262,7 +233,7 @@ describe.each(matrixMajors())('sequence-drift under a small lock table, PostgreS
   });
 
   it('the check reads all 600 sequences and their tables', async () => {
-    const r = await drift(server, DB);
+    const r = (await runCheck(CHECK, server, DB)).result;
     expect(r.status).toBe('error');
     expect(r.findings[0]!.details).toMatchObject({ sequences: 600, behind: 600 });
   });

@@ -3,14 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import initSqlJs from 'sql.js';
 import { describe, expect, it } from 'vitest';
-import { resolveTargets } from '../../src/config/resolve.js';
-import { allChecks, selectChecks } from '../../src/registry.js';
-import { runChecks } from '../../src/runner.js';
 import { sqliteSnapshotSource } from '../../src/sqlite/snapshot.js';
-import type { CheckResult } from '../../src/types.js';
 import { runCli } from '../helpers/cli.js';
 import { fixtureSql, synapseSchemaSql } from '../helpers/fixtures.js';
 import { createDatabase, dsnFor, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
+import CHECK from '../../checks/sqlite-port/index.js';
+import { runCheck } from '../../src/testing/index.js';
 
 const ID = 'sqlite-port';
 
@@ -28,41 +26,24 @@ async function homeserverDir(server: SharedServer, db: string, configName = 'hom
   return { dir, sqlite, config };
 }
 
-async function check(
-  server: SharedServer,
-  db: string,
-  opts: { sqlite?: string; config?: string; user?: string } = {},
-): Promise<{ result: CheckResult; roundTrips: number }> {
-  const { targets } = resolveTargets({
-    dsn: opts.config ? undefined : dsnFor(server, db, opts.user),
-    configPaths: opts.config ? [opts.config] : undefined,
-    env: { HOME: '/nonexistent' },
-  });
-  const options = opts.sqlite ? { sqliteDatabase: sqliteSnapshotSource(opts.sqlite) } : {};
-  const report = await runChecks({ targets, checks: selectChecks(allChecks(), [ID]), options });
-  const t = report.targets[0]!;
-  if (t.error) throw t.error;
-  return { result: t.results[0]!, roundTrips: t.roundTrips };
-}
-
 const PORTED = () => [synapseSchemaSql(94), fixtureSql('sqlite-port/postgres.sql')].join('\n');
 
 describe.each(sharedServers())('sqlite-port on PostgreSQL $major', (server) => {
   it('skipped, without a query, on a database that is not Synapse', async () => {
     const db = await createDatabase(server, 'port_plain');
-    const { result, roundTrips } = await check(server, db);
+    const { result, roundTrips } = await runCheck(CHECK, server, db);
     expect(result).toMatchObject({ status: 'skipped', message: 'not a Synapse database (no schema_version table)' });
     expect(roundTrips).toBe(1);
   });
 
   it('a Synapse database that was never ported: ok', async () => {
     const db = await createDatabase(server, 'port_never', { setup: synapseSchemaSql(94) });
-    expect((await check(server, db)).result).toMatchObject({ status: 'ok', message: 'not ported from SQLite (no port_from_sqlite3 table)' });
+    expect((await runCheck(CHECK, server, db)).result).toMatchObject({ status: 'ok', message: 'not ported from SQLite (no port_from_sqlite3 table)' });
   });
 
   it('a ported database is info, and says how to compare it with the SQLite file', async () => {
     const db = await createDatabase(server, 'port_info', { setup: PORTED() });
-    const { result: r } = await check(server, db);
+    const { result: r } = await runCheck(CHECK, server, db);
     expect(r.status).toBe('info');
     expect(r.message).toMatch(/^ported from SQLite by synapse_port_db \(port_from_sqlite3 records 4 tables\); .*--sqlite-database/);
   });
@@ -70,7 +51,7 @@ describe.each(sharedServers())('sqlite-port on PostgreSQL $major', (server) => {
   it('a SQLite file ahead of the port: warning naming the tables short of rows and those not compared; the final phase makes it pass', async () => {
     const db = await createDatabase(server, 'port_behind', { setup: PORTED() });
     const { sqlite, config, dir } = await homeserverDir(server, db);
-    const { result: r, roundTrips } = await check(server, db, { sqlite, config });
+    const { result: r, roundTrips } = await runCheck(CHECK, server, db, { inputs: { sqliteDatabase: sqliteSnapshotSource(sqlite) }, configPaths: [config] });
     expect(roundTrips).toBe(2); // one for the facts (schema_version included), one for every count
     expect(r.status).toBe('warning');
     expect(r.message).toBe(
@@ -94,13 +75,13 @@ describe.each(sharedServers())('sqlite-port on PostgreSQL $major', (server) => {
 
     // The final phase as the port does it: the rows past forward_rowid, and the new position.
     await sql(server, db, "INSERT INTO events VALUES (4, '$d'), (5, '$e'); UPDATE port_from_sqlite3 SET forward_rowid = 6 WHERE table_name = 'events'");
-    const after = (await check(server, db, { sqlite, config })).result;
+    const after = (await runCheck(CHECK, server, db, { inputs: { sqliteDatabase: sqliteSnapshotSource(sqlite) }, configPaths: [config] })).result;
     expect(after.status).toBe('ok');
     expect(after.message).toBe(`all 3 tables compared have at least as many rows in PostgreSQL as in ${sqlite}; not compared, as the port skips or rebuilds them: event_search, sqlite_sequence, user_directory`);
 
     // Synapse has run on PostgreSQL since: more rows there is fine.
     await sql(server, db, "INSERT INTO users VALUES ('@dave:hs', 3)");
-    expect((await check(server, db, { sqlite, config })).result.message).toContain('(1 have more: Synapse has written to PostgreSQL since, or the file is an older snapshot)');
+    expect((await runCheck(CHECK, server, db, { inputs: { sqliteDatabase: sqliteSnapshotSource(sqlite) }, configPaths: [config] })).result.message).toContain('(1 have more: Synapse has written to PostgreSQL since, or the file is an older snapshot)');
   });
 
   it('a config not named like the seed\'s: the port command with the names as they are, shell-quoted', async () => {
@@ -108,7 +89,7 @@ describe.each(sharedServers())('sqlite-port on PostgreSQL $major', (server) => {
     const { sqlite, config } = await homeserverDir(server, db, 'my config.yaml');
     const snapshot = `${sqlite}.snapshot`;
     writeFileSync(snapshot, (await import('node:fs')).readFileSync(sqlite));
-    const { result: r } = await check(server, db, { sqlite: snapshot, config });
+    const { result: r } = await runCheck(CHECK, server, db, { inputs: { sqliteDatabase: sqliteSnapshotSource(snapshot) }, configPaths: [config] });
     expect(r.status).toBe('warning');
     expect(r.remediation.filter((s) => s.kind === 'shell').map((s) => s.text)).toEqual([
       `synctl stop\nsynapse_port_db --sqlite-database ${sqlite} --postgres-config '${config}'\nsynctl start`,
@@ -120,7 +101,7 @@ describe.each(sharedServers())('sqlite-port on PostgreSQL $major', (server) => {
     const { sqlite } = await homeserverDir(server, db);
     await sql(server, db, "INSERT INTO events VALUES (4, '$d'), (5, '$e')");
     writeFileSync(`${sqlite}-wal`, Buffer.alloc(4096, 1));
-    const { result: r } = await check(server, db, { sqlite });
+    const { result: r } = await runCheck(CHECK, server, db, { inputs: { sqliteDatabase: sqliteSnapshotSource(sqlite) } });
     expect(r.status).toBe('warning');
     expect(r.findings.map((f) => f.status)).toEqual(['warning', 'ok']);
     expect(r.findings[0]!.message).toBe(
@@ -131,7 +112,7 @@ describe.each(sharedServers())('sqlite-port on PostgreSQL $major', (server) => {
   it('a SQLite file given for a database that was never ported: warning with both phases of the port', async () => {
     const db = await createDatabase(server, 'port_missing', { setup: synapseSchemaSql(94) });
     const { sqlite } = await homeserverDir(server, db);
-    const { result: r } = await check(server, db, { sqlite });
+    const { result: r } = await runCheck(CHECK, server, db, { inputs: { sqliteDatabase: sqliteSnapshotSource(sqlite) } });
     expect(r.status).toBe('warning');
     expect(r.message).toContain('has no port_from_sqlite3 table: synapse_port_db has not run against it');
     expect(r.remediation.map((s) => s.title ?? s.kind)).toEqual([
@@ -162,7 +143,7 @@ describe.each(sharedServers())('sqlite-port on PostgreSQL $major', (server) => {
     const role = `port_reader_${server.major}_${process.pid}`;
     const db = await createDatabase(server, 'port_denied', { setup: [PORTED(), `CREATE ROLE ${role} LOGIN; GRANT SELECT ON schema_version TO ${role};`].join('\n') });
     try {
-      const { result: r } = await check(server, db, { user: role });
+      const { result: r } = await runCheck(CHECK, server, db, { user: role });
       expect(r).toMatchObject({ status: 'skipped', message: `${role} may not read port_from_sqlite3: run pg-preflight as the database user Synapse uses` });
     } finally {
       await sql(server, db, `DROP OWNED BY ${role}; DROP ROLE ${role}`);

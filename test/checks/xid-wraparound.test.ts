@@ -1,33 +1,18 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveTargets } from '../../src/config/resolve.js';
-import { parseSetFlags } from '../../src/params.js';
-import { allChecks, selectChecks } from '../../src/registry.js';
-import { runChecks } from '../../src/runner.js';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
 import type { CheckResult } from '../../src/types.js';
-import { runCheck } from '../helpers/check.js';
 import { fixtureSql } from '../helpers/fixtures.js';
-import { dsnFor, sharedServers, sql, withClient } from '../helpers/servers.js';
-import { clientTools, runPasted } from '../helpers/shell.js';
+import { sharedServers, sql, withClient } from '../helpers/servers.js';
+import { clientTools } from '../helpers/shell.js';
+import CHECK from '../../checks/xid-wraparound.js';
+import { applyPrinted, runCheck } from '../../src/testing/index.js';
 import { matrixMajors, specFor } from '../helpers/matrix.js';
 
 type Server = { host: string; port: number };
 
 // Thresholds low enough for a few thousand transactions to cross, as --set would give them.
 const LOW = ['warning_age=2000', 'error_age=1000000'];
-
-async function check(server: Server, db: string, set: string[] = LOW, user = 'postgres'): Promise<CheckResult> {
-  const checks = allChecks();
-  const { targets } = resolveTargets({ dsn: dsnFor(server, db, user), env: { HOME: '/nonexistent' } });
-  const report = await runChecks({
-    targets,
-    checks: selectChecks(checks, ['xid-wraparound']),
-    params: parseSetFlags(set.map((s) => `xid-wraparound.${s}`), checks),
-  });
-  if (report.targets[0]!.error) throw report.targets[0]!.error;
-  return report.targets[0]!.results[0]!;
-}
 
 /** Uses up transaction IDs, one transaction each, as a busy server would. */
 async function burnXids(server: Server, count: number): Promise<void> {
@@ -55,18 +40,14 @@ async function databases(server: Server): Promise<string[]> {
  * names, shell lines as pasted, and for a database that takes no connections the freeze its text
  * leaves to autovacuum (off on these servers, so the test stands in for it).
  */
-async function applyRemediation(server: Server, r: CheckResult, current: string): Promise<void> {
-  for (const step of r.remediation) {
-    if (step.kind === 'sql') {
-      const db = /(?:in|connected to) database ([^\s,:]+)/.exec(step.title ?? '')?.[1] ?? current;
-      await sql(server, db, step.text);
-    } else if (step.kind === 'shell') {
-      const run = runPasted(step.text);
-      expect(run.status, run.stderr).toBe(0);
-    } else if (/does not accept connections/.test(step.text)) {
-      await freezeDatabase(server, step.text.split(' ')[0]!);
-    }
-  }
+/**
+ * The printed SQL (in the database its title names) and shell steps, applied as a user would;
+ * then, for a database that takes no connections, the freeze its text leaves to autovacuum
+ * (off on these servers, so the test stands in for it).
+ */
+async function applyWithAutovacuum(server: Server, r: CheckResult, current: string): Promise<void> {
+  await applyPrinted(server, current, r, { kinds: ['sql', 'shell'], databaseOf: (step) => /(?:in|connected to) database ([^\s,:]+)/.exec(step.title ?? '')?.[1] });
+  for (const step of r.remediation) if (step.kind === 'text' && /does not accept connections/.test(step.text)) await freezeDatabase(server, step.text.split(' ')[0]!);
 }
 
 async function createDb(server: Server, name: string, setup: string): Promise<void> {
@@ -77,7 +58,7 @@ async function createDb(server: Server, name: string, setup: string): Promise<vo
 describe.each(sharedServers())('xid-wraparound on PostgreSQL $major, default thresholds', (server) => {
   it('an ordinary server: ok, with the distance to the point where writes stop', async () => {
     const [db] = await databases(server);
-    const r = await runCheck(server, db!, 'xid-wraparound');
+    const r = (await runCheck(CHECK, server, db!)).result;
     expect(r.status).toBe('ok');
     expect(r.message).toMatch(/^the oldest database, .+, is [\d,.]+( million)? transactions old: under autovacuum_freeze_max_age \(200 million\), and [\d,.]+ million from the point where writes stop$/);
     expect(r.details).toMatchObject({ warningAge: 1_300_000_000, errorAge: 1_400_000_000, stopAge: 2_144_483_647 });
@@ -103,15 +84,15 @@ describe.each(matrixMajors())('xid-wraparound on PostgreSQL %i, aged', (major) =
     const [others] = await sql(server, 'aged', `SELECT oid::regclass::text AS rel FROM pg_class WHERE relkind IN ('r', 'm') AND relname <> 'Old "events"'`);
     for (const row of others!.rows) await sql(server, 'aged', `VACUUM (FREEZE) ${row.rel}`);
 
-    const r = await check(server, 'aged');
+    const r = (await runCheck(CHECK, server, 'aged', { set: LOW })).result;
     expect(r.status).toBe('warning');
     expect(r.findings).toHaveLength(1);
     expect(r.message).toMatch(/^database aged is 3,0\d\d transactions old, at or over the warning threshold \(2,000\); PostgreSQL stops accepting writes in 2,144 million transactions\. Oldest tables: public\.Old "events" \(3,0\d\d\)/);
-    expect((await check(server, 'aged', ['warning_age=2000', 'error_age=2500'])).status).toBe('error');
+    expect(((await runCheck(CHECK, server, 'aged', { set: ['warning_age=2000', 'error_age=2500'] })).result).status).toBe('error');
     expect(r.remediation.map((s) => s.text)).toEqual(['VACUUM (FREEZE, VERBOSE) "public"."Old ""events""";']);
 
-    await applyRemediation(server, r, 'aged');
-    const after = await check(server, 'aged');
+    await applyWithAutovacuum(server, r, 'aged');
+    const after = (await runCheck(CHECK, server, 'aged', { set: LOW })).result;
     expect(after.status).toBe('ok');
   });
 
@@ -135,7 +116,7 @@ describe.each(matrixMajors())('xid-wraparound on PostgreSQL %i, aged', (major) =
     // Freezing cannot get past them: every database stays old.
     for (const db of await databases(s)) await freezeDatabase(s, db);
 
-    const r = await check(s, 'held');
+    const r = (await runCheck(CHECK, s, 'held', { set: LOW })).result;
     expect(r.status).toBe('warning');
     // The three holders come first (oldest first), so that their removal is printed before the VACUUMs.
     const holders = r.findings.slice(0, 3);
@@ -159,12 +140,12 @@ describe.each(matrixMajors())('xid-wraparound on PostgreSQL %i, aged', (major) =
 
     // A role without privileges sees other sessions' xmin but not their state or application.
     await sql(s, 'postgres', 'CREATE ROLE plain LOGIN');
-    const asPlain = await check(s, 'held', LOW, 'plain');
+    const asPlain = (await runCheck(CHECK, s, 'held', { set: LOW, user: 'plain' })).result;
     expect(asPlain.findings.find((f) => /^backend \d+$/.test(f.object ?? ''))?.message).toMatch(/^the transaction of backend \d+ \(user postgres, database held, application "left open", state hidden from this role\), 3,0\d\d transactions old/);
 
-    await applyRemediation(s, r, 'held');
+    await applyWithAutovacuum(s, r, 'held');
     await idle.end().catch(() => undefined);
-    const after = await check(s, 'held');
+    const after = (await runCheck(CHECK, s, 'held', { set: LOW })).result;
     expect(after.status, after.message).toBe('ok');
   }, 60_000);
 });

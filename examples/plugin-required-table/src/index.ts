@@ -41,13 +41,20 @@ Set the list in .pg-preflight.yaml:
       params: { tables: "public.users, public.events" }
 or with --set required-tables.tables=public.users,public.events.`,
   tags: ['example'],
+  // What its findings mean, by code: reports, waivers (code:) and docs name them.
+  codes: {
+    'tables-present': { status: 'ok', summary: 'Every required table exists and the role may read it.' },
+    'no-tables-listed': { status: 'skipped', summary: 'The tables param is empty.' },
+    'table-missing': { status: 'error', summary: 'A required table does not exist.', remediation: ['text'] },
+    'table-unreadable': { status: 'error', summary: 'A required table exists, but the role may not read it.', remediation: ['sql'] },
+  },
   params: {
     tables: { type: 'string', default: '', description: 'Comma-separated tables that must exist: schema.table, or table for public' },
   },
   async run(ctx): Promise<Finding | Finding[]> {
     const wanted = parseTables(String(ctx.params.tables ?? ''));
     if (wanted.length === 0) {
-      return { status: 'skipped', message: 'no tables to look for: set required-tables.tables (a comma-separated list)' };
+      return { code: 'no-tables-listed', status: 'skipped', message: 'no tables to look for: set required-tables.tables (a comma-separated list)' };
     }
     // One round trip for the whole list, whatever its length.
     const rows = await ctx.query<TableRow>(
@@ -67,6 +74,7 @@ or with --set required-tables.tables=public.users,public.events.`,
       const object = `${row.schema}.${row.name}`;
       if (!row.found) {
         findings.push({
+          code: 'table-missing',
           status: 'error',
           object,
           message: `table ${object} does not exist in database "${db}"`,
@@ -76,6 +84,7 @@ or with --set required-tables.tables=public.users,public.events.`,
         });
       } else if (!row.readable) {
         findings.push({
+          code: 'table-unreadable',
           status: 'error',
           object,
           message: `table ${object} exists but role "${user}" may not read it`,
@@ -90,7 +99,7 @@ or with --set required-tables.tables=public.users,public.events.`,
       }
     }
     if (findings.length === 0) {
-      return { status: 'ok', message: `all ${rows.length} required table${rows.length === 1 ? '' : 's'} exist and ${user} may read them`, details: { tables: rows.map((r) => `${r.schema}.${r.name}`) } };
+      return { code: 'tables-present', status: 'ok', message: `all ${rows.length} required table${rows.length === 1 ? '' : 's'} exist and ${user} may read them`, details: { tables: rows.map((r) => `${r.schema}.${r.name}`) } };
     }
     return findings;
   },

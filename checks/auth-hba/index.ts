@@ -1,10 +1,10 @@
-import { defineCheck } from '../src/define-check.js';
-import { ruleAddress, ruleToLine, type HbaFileRule } from '../src/connection-diagnosis/hba-line.js';
-import { admitsNetwork, findMatchingRule, shadowedRules, type Login } from '../src/connection-diagnosis/hba-rules.js';
-import { isLoopback } from '../src/connection-diagnosis/ip.js';
-import { RELOAD, setScramPasswordStep } from '../src/connection-diagnosis/remediation.js';
-import { quoteIdent, shellQuote } from '../src/quote.js';
-import type { CheckContext, Finding, Remediation } from '../src/types.js';
+import { defineCheck } from '../../src/define-check.js';
+import { ruleAddress, ruleToLine, type HbaFileRule } from '../../src/connection-diagnosis/hba-line.js';
+import { admitsNetwork, findMatchingRule, shadowedRules, type Login } from './hba-rules.js';
+import { isLoopback } from '../../src/connection-diagnosis/ip.js';
+import { RELOAD, setScramPasswordStep } from '../../src/connection-diagnosis/remediation.js';
+import { quoteIdent, shellQuote } from '../../src/quote.js';
+import type { CheckContext, Finding, Remediation } from '../../src/types.js';
 
 interface LoginRow extends Record<string, unknown> {
   client_addr: string | null;
@@ -109,7 +109,7 @@ function matchedFinding(ctx: CheckContext, rule: HbaFileRule, login: Login, stor
     case 'trust':
       if (remote) {
         return {
-          status: 'error',
+          code: 'trust-network', status: 'error',
           object,
           message: `${head}: trust for a network address. Anyone who reaches the server from ${ruleAddress(rule) ?? 'there'} logs in as ${whoText(rule)} without a password. Require scram-sha-256`,
           details,
@@ -118,11 +118,11 @@ function matchedFinding(ctx: CheckContext, rule: HbaFileRule, login: Login, stor
       }
       // Not flagged: trust over the socket or loopback is a choice for a single-user host (and the
       // seed guide's own no-password setup); the message still says what it allows.
-      return { status: 'ok', object, message: `${head}: trust, so any local user of this machine can log in as ${login.user} without a password`, details };
+      return { code: 'trust-local', status: 'ok', object, message: `${head}: trust, so any local user of this machine can log in as ${login.user} without a password`, details };
     case 'md5':
     case 'password':
       return {
-        status: 'warning',
+        code: 'md5-rule', status: 'warning',
         object,
         message:
           method === 'md5'
@@ -132,11 +132,11 @@ function matchedFinding(ctx: CheckContext, rule: HbaFileRule, login: Login, stor
         remediation: [...passwordFirst('Before changing the rule'), replaceLineStep(rule, hbaFile, 'scram-sha-256'), RELOAD],
       };
     case 'ident':
-      return { status: 'info', object, message: `${head}: ident, which trusts the ident server on the client machine (port 113) to name the OS user; one that accepts and never answers holds every login, and Synapse running as another OS user is refused. A scram-sha-256 line for this database and role is sturdier`, details };
+      return { code: 'ident-rule', status: 'info', object, message: `${head}: ident, which trusts the ident server on the client machine (port 113) to name the OS user; one that accepts and never answers holds every login, and Synapse running as another OS user is refused. A scram-sha-256 line for this database and role is sturdier`, details };
     case 'peer':
-      return { status: 'info', object, message: `${head}: peer, which admits only the OS user of the same name as the role (or one mapped in pg_ident.conf): Synapse, running as its own OS user, needs that map or a password rule`, details };
+      return { code: 'peer-rule', status: 'info', object, message: `${head}: peer, which admits only the OS user of the same name as the role (or one mapped in pg_ident.conf): Synapse, running as its own OS user, needs that map or a password rule`, details };
     default:
-      return { status: 'ok', object, message: `${head}: ${method}`, details };
+      return { code: 'rule-ok', status: 'ok', object, message: `${head}: ${method}`, details };
   }
 }
 
@@ -164,13 +164,29 @@ enough, on PostgreSQL 10 through 18):
 Without them the check is skipped. On PostgreSQL 16+ system_user tells which method the loaded
 rules used; a file edited but not reloaded is reported. Host names and samenet in the address
 column need the server's own lookups and are reported as uncertain.`,
+  codes: {
+    'rule-ok': { status: 'ok', summary: 'The pg_hba.conf line that admits this connection uses a sound method.' },
+    'trust-local': { status: 'ok', summary: 'trust over the socket or loopback: any local user may log in as the role.' },
+    'trust-network': { status: 'error', summary: 'The line that admits this connection trusts a network address: no password is asked.', remediation: ['shell', 'config', 'sql', 'text'] },
+    'md5-rule': { status: 'warning', summary: 'The line that admits this connection uses md5 or password instead of scram-sha-256.', remediation: ['shell', 'config', 'sql'] },
+    'ident-rule': { status: 'info', summary: 'The line that admits this connection uses ident.' },
+    'peer-rule': { status: 'info', summary: 'The line that admits this connection uses peer.' },
+    'rules-unreadable': { status: 'skipped', summary: 'The role may not read pg_hba_file_rules.', remediation: ['sql'] },
+    'invalid-line': { status: 'error', summary: 'A line of pg_hba.conf is invalid: the server will refuse to start at its next restart.', remediation: ['shell', 'text', 'sql'] },
+    'reload-pending': { status: 'warning', summary: 'The server logged this connection in with another method than pg_hba.conf on disk says: a reload is pending.', remediation: ['sql'] },
+    'no-rule-on-disk': { status: 'warning', summary: 'No line of pg_hba.conf on disk admits this connection: the next reload refuses it.' },
+    'host-name-rule-uncertain': { status: 'info', summary: 'Lines with host names or samenet may match this connection before the one found.' },
+    'other-trust-network': { status: 'error', summary: 'Another line trusts a network address.', remediation: ['config', 'sql'] },
+    'md5-password-stored': { status: 'warning', summary: 'The role\'s password is stored as MD5 while the server stores new ones as SCRAM.', remediation: ['shell'] },
+    'unreachable-rule': { status: 'info', summary: 'A line can never match: a line above it catches every connection it would.', remediation: ['config', 'sql'] },
+  },
   async run(ctx) {
     const { facts } = ctx;
     const [row] = await ctx.query<LoginRow>(loginSql(facts.major));
     if (!row) throw new Error('the login query returned no row');
     if (!row.can_read_rules) {
       return {
-        status: 'skipped',
+        code: 'rules-unreadable', status: 'skipped',
         message: `${facts.user} may not read pg_hba_file_rules (a superuser may; pg_read_all_settings is not enough): grant it the view and its function, or run pg-preflight as a superuser`,
         remediation: [
           {
@@ -202,7 +218,7 @@ column need the server's own lookups and are reported as uncertain.`,
     for (const bad of rules.filter((r) => r.error)) {
       const w = whereIs(bad, hbaFile);
       findings.push({
-        status: 'error',
+        code: 'invalid-line', status: 'error',
         object: objectOf(bad, hbaFile),
         message: `${w.label} of ${w.file ?? 'pg_hba.conf'} is invalid: ${bad.error}. The server keeps the rules it loaded before this line was written, and will refuse to start at its next restart`,
         details: { line: bad.line_number, file: w.file, error: bad.error },
@@ -221,7 +237,7 @@ column need the server's own lookups and are reported as uncertain.`,
       const loadedMethod = row.system_user?.split(':')[0];
       if (loadedMethod && matched.auth_method && loadedMethod !== matched.auth_method) {
         findings.push({
-          status: 'warning',
+          code: 'reload-pending', status: 'warning',
           object: objectOf(matched, hbaFile),
           message: `the server logged this connection in with ${loadedMethod}, but the file on disk says ${matched.auth_method} for it: pg_hba.conf was changed and not reloaded (or a reload failed), so the next reload or restart changes how Synapse logs in`,
           details: { systemUser: row.system_user, fileMethod: matched.auth_method },
@@ -230,14 +246,14 @@ column need the server's own lookups and are reported as uncertain.`,
       }
     } else if (uncertain.length === 0) {
       findings.push({
-        status: 'warning',
+        code: 'no-rule-on-disk', status: 'warning',
         message: `no line of pg_hba.conf as it is on disk admits this connection (${login.user} to ${login.database} ${describeLogin(login)}), yet the server let it in: the file was changed and not reloaded. The next reload or restart will refuse this login`,
         details: { login: describeLogin(login) },
       });
     }
     if (uncertain.length > 0) {
       findings.push({
-        status: 'info',
+        code: 'host-name-rule-uncertain', status: 'info',
         message: `${uncertain.map((r) => `line ${r.line_number}`).join(', ')} may match this connection${matched ? ` before line ${matched.line_number}` : ''} (host names and samenet need the server's own name lookups), so the server may have used ${uncertain.length > 1 ? 'one of them' : 'it'}`,
         details: { lines: uncertain.map((r) => r.line_number) },
       });
@@ -245,7 +261,7 @@ column need the server's own lookups and are reported as uncertain.`,
 
     for (const r of rules.filter((x) => !x.error && x.auth_method === 'trust' && admitsNetwork(x) && x !== matched)) {
       findings.push({
-        status: 'error',
+        code: 'other-trust-network', status: 'error',
         object: objectOf(r, hbaFile),
         message: `line ${r.line_number} "${ruleToLine(r).replace(/\s+/g, ' ')}" trusts a network address: anyone who reaches the server from ${ruleAddress(r)} logs in as ${whoText(r)} without a password`,
         details: { line: r.line_number, rule: ruleToLine(r) },
@@ -255,7 +271,7 @@ column need the server's own lookups and are reported as uncertain.`,
 
     if (stored === 'md5' && facts.settings.get('password_encryption')?.setting === 'scram-sha-256') {
       findings.push({
-        status: 'warning',
+        code: 'md5-password-stored', status: 'warning',
         object: login.user,
         message: `${login.user}'s password is stored as MD5, though the server now stores new passwords as SCRAM (password_encryption = scram-sha-256): it was set before that changed. A scram-sha-256 line would refuse it, and PostgreSQL 18 deprecates MD5 passwords`,
         details: { stored, passwordEncryption: 'scram-sha-256' },
@@ -266,7 +282,7 @@ column need the server's own lookups and are reported as uncertain.`,
     for (const { rule, by } of shadowedRules(rules)) {
       const w = whereIs(rule, hbaFile);
       findings.push({
-        status: 'info',
+        code: 'unreachable-rule', status: 'info',
         object: objectOf(rule, hbaFile),
         message: `${w.label} "${ruleToLine(rule).replace(/\s+/g, ' ')}" can never match: line ${by.line_number} "${ruleToLine(by).replace(/\s+/g, ' ')}" above it catches every connection it would (the first matching line decides)`,
         details: { line: rule.line_number, shadowedBy: by.line_number },

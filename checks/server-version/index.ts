@@ -1,13 +1,13 @@
-import { defineCheck } from '../src/define-check.js';
-import { clientFlags } from '../src/remediation/client-flags.js';
-import { shellQuote } from '../src/quote.js';
+import { defineCheck } from '../../src/define-check.js';
+import { clientFlags } from '../../src/remediation/client-flags.js';
+import { shellQuote } from '../../src/quote.js';
 import {
   CURRENT_SYNAPSE,
   PG_END_OF_LIFE,
   pgMinimumForRelease,
   releaseForSchema,
-} from '../src/synapse/releases.js';
-import type { CheckContext, Finding, Remediation } from '../src/types.js';
+} from '../../src/synapse/releases.js';
+import type { CheckContext, Finding, Remediation } from '../../src/types.js';
 
 /** The floor the seed guide states; nothing older is worth checking further. */
 const SEED_FLOOR = 10;
@@ -93,6 +93,12 @@ export default defineCheck({
   version in the releases after its end of life.
 The guide this tool grew from says 10; Synapse's code says 14, and the code wins.
 Fix: pg_upgradecluster (Debian), pg_upgrade, or dump and restore into a new cluster.`,
+  codes: {
+    'supported': { status: 'ok', summary: 'The server is new enough for the Synapse release and still supported.' },
+    'below-floor': { status: 'error', summary: 'The server is older than PostgreSQL 10, which no supported Synapse runs on.', remediation: ['text', 'shell'] },
+    'too-old': { status: 'error', otherStatuses: ['warning'], summary: 'The server is older than the Synapse release requires (a warning when no Synapse database is detected).', remediation: ['text', 'shell'] },
+    'end-of-life': { status: 'warning', summary: 'The major version is past its upstream end of life.', remediation: ['text', 'shell'] },
+  },
   async run(ctx) {
     const { facts } = ctx;
     const now = ctx.options.now instanceof Date ? ctx.options.now : new Date();
@@ -100,10 +106,10 @@ Fix: pg_upgradecluster (Debian), pg_upgrade, or dump and restore into a new clus
     const details = { version: facts.version, versionNum: facts.versionNum, synapseSchemaVersion: facts.synapseSchemaVersion };
     const req = requirement(ctx);
     if (facts.major < SEED_FLOOR) {
-      findings.push({ status: 'error', message: `PostgreSQL ${facts.version} is older than 10, which no supported Synapse runs on`, details, remediation: upgradeSteps(ctx, req.major) });
+      findings.push({ code: 'below-floor', status: 'error', message: `PostgreSQL ${facts.version} is older than 10, which no supported Synapse runs on`, details, remediation: upgradeSteps(ctx, req.major) });
     } else if (facts.major < req.major) {
       findings.push({
-        status: req.hard ? 'error' : 'warning',
+        code: 'too-old', status: req.hard ? 'error' : 'warning',
         message: `PostgreSQL ${facts.version} is too old: ${req.rule}${req.hard ? '' : ' (no Synapse database detected, so this is a warning)'}`,
         details: { ...details, requiredMajor: req.major, rule: req.rule },
         remediation: upgradeSteps(ctx, req.major),
@@ -112,14 +118,14 @@ Fix: pg_upgradecluster (Debian), pg_upgrade, or dump and restore into a new clus
     const eol = endOfLife(facts.major, now);
     if (eol) {
       findings.push({
-        status: 'warning',
+        code: 'end-of-life', status: 'warning',
         message: `PostgreSQL ${facts.major} reached its upstream end of life on ${eol}: no more security fixes, and Synapse drops such versions in its next releases`,
         details: { ...details, endOfLife: eol },
         remediation: findings.length > 0 ? [] : upgradeSteps(ctx, facts.major + 1),
       });
     }
     if (findings.length === 0) {
-      findings.push({ status: 'ok', message: `PostgreSQL ${facts.version} (${req.rule})`, details: { ...details, requiredMajor: req.major, rule: req.rule } });
+      findings.push({ code: 'supported', status: 'ok', message: `PostgreSQL ${facts.version} (${req.rule})`, details: { ...details, requiredMajor: req.major, rule: req.rule } });
     }
     return findings;
   },

@@ -1,10 +1,10 @@
-import { defineCheck } from '../src/define-check.js';
-import { sqlitePortSteps } from '../src/config/homeserver.js';
-import { optionalTableJson, parseOptionalTable, rowCountExpr } from '../src/optional-table.js';
-import { shellQuote } from '../src/quote.js';
-import { portExclusion } from '../src/sqlite/port-tables.js';
-import type { SqliteSnapshot } from '../src/sqlite/snapshot.js';
-import type { CheckContext, Finding, Remediation } from '../src/types.js';
+import { defineCheck } from '../../src/define-check.js';
+import { sqlitePortSteps } from '../../src/config/homeserver.js';
+import { optionalTableJson, parseOptionalTable, rowCountExpr } from '../../src/optional-table.js';
+import { shellQuote } from '../../src/quote.js';
+import { portExclusion } from './port-tables.js';
+import type { SqliteSnapshot } from '../../src/sqlite/snapshot.js';
+import type { CheckContext, Finding, Remediation } from '../../src/types.js';
 
 interface Row extends Record<string, unknown> {
   port: unknown;
@@ -91,7 +91,7 @@ function compare(ctx: CheckContext, snapshot: SqliteSnapshot, counts: Map<string
   const findings: Finding[] = [];
   if (snapshot.walBytes > 0) {
     findings.push({
-      status: 'warning',
+      code: 'sqlite-wal-pending', status: 'warning',
       object: snapshot.path,
       message: `${snapshot.path}-wal holds ${snapshot.walBytes} bytes not yet in ${snapshot.path}, which these counts do not see: Synapse is still running on it or was not shut down cleanly. Stop Synapse (the final phase needs it stopped anyway) and run pg-preflight again`,
       details: { walBytes: snapshot.walBytes },
@@ -99,7 +99,7 @@ function compare(ctx: CheckContext, snapshot: SqliteSnapshot, counts: Map<string
   }
   if (behind.length > 0) {
     findings.push({
-      status: 'warning',
+      code: 'rows-missing', status: 'warning',
       object: snapshot.path,
       message: `${behind.length} of ${compared.length} tables have fewer rows in PostgreSQL than in ${snapshot.path}: the final synapse_port_db run (Synapse stopped) has not happened since those rows were written, or did not finish. ${listTables(behind)}${skippedNote}`,
       details,
@@ -114,7 +114,7 @@ function compare(ctx: CheckContext, snapshot: SqliteSnapshot, counts: Map<string
   } else {
     const more = ahead.length > 0 ? ` (${ahead.length} have more: Synapse has written to PostgreSQL since, or the file is an older snapshot)` : '';
     findings.push({
-      status: 'ok',
+      code: 'port-complete', status: 'ok',
       message: `all ${compared.length} tables compared have at least as many rows in PostgreSQL as in ${snapshot.path}${more}${skippedNote}`,
       details,
     });
@@ -142,21 +142,32 @@ size while it is read); rows still in its -wal file are not seen, which is repor
 every table of a large database can take longer than --statement-timeout: raise it for this run.
 Fix: the final synapse_port_db run with Synapse stopped, as the seed guide's two phases say, with
 your file names; only while Synapse has not yet written to PostgreSQL.`,
+  inputs: ['sqliteDatabase'],
+  codes: {
+    'port-complete': { status: 'ok', summary: 'Every table compared has at least as many rows in PostgreSQL as in SQLite.' },
+    'not-ported': { status: 'ok', summary: 'Not ported from SQLite.' },
+    'not-synapse': { status: 'skipped', summary: 'Not a Synapse database.' },
+    'port-table-unreadable': { status: 'skipped', summary: 'The role may not read port_from_sqlite3.' },
+    'sqlite-wal-pending': { status: 'warning', summary: 'The SQLite -wal file holds rows the counts do not see.', remediation: ['shell'] },
+    'rows-missing': { status: 'warning', summary: 'Tables have fewer rows in PostgreSQL than in SQLite: the final port has not run.', remediation: ['shell', 'text'] },
+    'port-never-ran': { status: 'warning', summary: '--sqlite-database was given, but synapse_port_db has not run against this database.', remediation: ['shell', 'text'] },
+    'ported-unverified': { status: 'info', summary: 'Ported by synapse_port_db; give --sqlite-database to check the final phase.' },
+  },
   async run(ctx) {
-    if (!ctx.facts.isSynapse) return { status: 'skipped', message: 'not a Synapse database (no schema_version table)' };
-    const source = ctx.options.sqliteDatabase;
+    if (!ctx.facts.isSynapse) return { code: 'not-synapse', status: 'skipped', message: 'not a Synapse database (no schema_version table)' };
+    const source = ctx.inputs.sqliteDatabase;
     // The file is read by the source (host I/O, done once for every database checked).
     const snapshot = source ? await source.read() : undefined;
     const names = snapshot ? snapshot.tables.filter((t) => !portExclusion(t.name)).map((t) => t.name) : [];
     const [row] = await ctx.query<Row>(SQL, [names]);
     const port = parseOptionalTable<number>(row?.port, 0);
     if (port.state === 'denied') {
-      return { status: 'skipped', message: `${ctx.facts.user} may not read port_from_sqlite3: run pg-preflight as the database user Synapse uses` };
+      return { code: 'port-table-unreadable', status: 'skipped', message: `${ctx.facts.user} may not read port_from_sqlite3: run pg-preflight as the database user Synapse uses` };
     }
     if (port.state === 'missing') {
-      if (!snapshot) return { status: 'ok', message: 'not ported from SQLite (no port_from_sqlite3 table)' };
+      if (!snapshot) return { code: 'not-ported', status: 'ok', message: 'not ported from SQLite (no port_from_sqlite3 table)' };
       return {
-        status: 'warning',
+        code: 'port-never-ran', status: 'warning',
         message: `--sqlite-database ${snapshot.path} was given, but this database has no port_from_sqlite3 table: synapse_port_db has not run against it`,
         details: { sqliteDatabase: snapshot.path },
         remediation: portSteps(ctx, snapshot.path, false),
@@ -164,7 +175,7 @@ your file names; only while Synapse has not yet written to PostgreSQL.`,
     }
     if (!snapshot) {
       return {
-        status: 'info',
+        code: 'ported-unverified', status: 'info',
         message: `ported from SQLite by synapse_port_db (port_from_sqlite3 records ${port.value} tables); to see whether its final phase ran, check again with --sqlite-database and the SQLite file (homeserver.db)`,
         details: { portedTables: port.value },
       };

@@ -1,8 +1,8 @@
-import { defineCheck } from '../src/define-check.js';
-import { optionalTableJson, parseOptionalTable } from '../src/optional-table.js';
-import { quoteQualified } from '../src/quote.js';
-import { updatesBuildingIndex } from '../src/synapse/background-index-updates.js';
-import type { CheckContext, Finding, Remediation } from '../src/types.js';
+import { defineCheck } from '../../src/define-check.js';
+import { optionalTableJson, parseOptionalTable } from '../../src/optional-table.js';
+import { quoteQualified } from '../../src/quote.js';
+import { updatesBuildingIndex } from './background-index-updates.js';
+import type { CheckContext, Finding, Remediation } from '../../src/types.js';
 
 interface InvalidIndex {
   schema: string;
@@ -128,7 +128,7 @@ function finding(ctx: CheckContext, ix: InvalidIndex, updates: { name: string; p
   const details = { table: `${ix.table_schema}.${ix.table_name}`, definition: ix.definition, ready: ix.is_ready, unique: ix.is_unique };
   if (ix.builder !== null) {
     return {
-      status: 'info',
+      code: 'index-building', status: 'info',
       object,
       message: `index ${object} is being built right now (session ${ix.builder}); it stays invalid until the build finishes: ${ix.definition}`,
       details: { ...details, builder: ix.builder },
@@ -137,7 +137,7 @@ function finding(ctx: CheckContext, ix: InvalidIndex, updates: { name: string; p
   const rebuilding = updates ? updatesBuildingIndex(ix.index_name, updates) : [];
   if (rebuilding.length > 0) {
     return {
-      status: 'info',
+      code: 'rebuild-pending', status: 'info',
       object,
       message: `index ${object} is invalid, and Synapse's pending background update ${rebuilding.map((u) => `"${u}"`).join(', ')} drops and rebuilds it after Synapse starts: nothing to do by hand`,
       details: { ...details, backgroundUpdates: rebuilding },
@@ -147,7 +147,7 @@ function finding(ctx: CheckContext, ix: InvalidIndex, updates: { name: string; p
     ? 'it is not even maintained on writes (the build failed early), and queries cannot use it'
     : `queries cannot use it, yet every write still maintains it${ix.is_unique ? ' and is refused if it would duplicate a key' : ''}`;
   return {
-    status: 'error',
+    code: 'invalid-index', status: 'error',
     object,
     message: `index ${object} on ${ix.table_schema}.${ix.table_name} is invalid (left by a failed or interrupted concurrent build): ${cost}. Definition: ${ix.definition}`,
     details,
@@ -175,11 +175,17 @@ duplicate keys with the printed query. Names ending in _ccnew/_ccold are copies 
 interrupted REINDEX CONCURRENTLY: drop them. Each statement runs on its own, outside a
 transaction block. Partitioned indexes (invalid until every partition's index is attached) are
 not reported.`,
+  codes: {
+    'no-invalid-indexes': { status: 'ok', summary: 'No invalid indexes.' },
+    'index-building': { status: 'info', summary: 'An index is invalid because it is being built right now.' },
+    'rebuild-pending': { status: 'info', summary: 'An invalid index that a pending Synapse background update rebuilds.' },
+    'invalid-index': { status: 'error', summary: 'An index left invalid by a failed or interrupted concurrent build.', remediation: ['sql', 'text'] },
+  },
   async run(ctx) {
     const { facts } = ctx;
     const [row] = await ctx.query<Row>(invalidIndexesSql(facts.major, facts.isSynapse));
     const invalid = row?.invalid ?? [];
-    if (invalid.length === 0) return { status: 'ok', message: 'no invalid indexes' };
+    if (invalid.length === 0) return { code: 'no-invalid-indexes', status: 'ok', message: 'no invalid indexes' };
     const table = parseOptionalTable<{ name: string; progress: string }[]>(row?.updates, []);
     const updates = table.state === 'ok' ? table.value : undefined;
     return invalid.map((ix) => finding(ctx, ix, updates));

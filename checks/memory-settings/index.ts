@@ -1,115 +1,8 @@
-import { defineCheck } from '../src/define-check.js';
-import { describeLocalReach, isOnThisHost } from '../src/host-memory.js';
-import { quoteLiteral } from '../src/quote.js';
-import type { CheckContext, Finding, Remediation, Setting, Status } from '../src/types.js';
-import { humanSize, pgSize, roundRecommendation, settingBytes } from '../src/units.js';
-
-const MB = 1024 ** 2;
-const GB = 1024 ** 3;
-
-/** The five settings the Synapse guide names, in its order, plus what multiplies work_mem. */
-const SIZE_SETTINGS = ['shared_buffers', 'effective_cache_size', 'work_mem', 'maintenance_work_mem', 'autovacuum_work_mem'] as const;
-type SizeName = (typeof SIZE_SETTINGS)[number];
-
-// initdb writes these two into postgresql.conf (it probes what the kernel allows, up to these), so
-// pg_settings reports them as "configuration file", not "default", on a cluster nobody tuned.
-const INITDB_DEFAULTS: Record<string, string> = { shared_buffers: String(128 * MB), max_connections: '100' };
-
-// pgtune's rules for a "web" server (le0pard/pgtune, src/features/configuration/configurationSlice.js),
-// with maintenance_work_mem capped at 2GB as the Synapse guide's era of pgtune did: autovacuum
-// workers each take that much when autovacuum_work_mem is -1.
-const MAINTENANCE_CAP = 2 * GB;
-const WORK_MEM_FLOOR = 4 * MB;
-
-interface HostMemory {
-  bytes: number;
-  source: string;
-}
-
-function hostMemory(ctx: CheckContext): HostMemory | undefined {
-  if (typeof ctx.params.host_memory === 'number') return { bytes: ctx.params.host_memory, source: 'given with --db-host-memory or memory-settings.host_memory' };
-  const local = ctx.options.localHostMemory;
-  if (local && isOnThisHost(ctx.target.connection)) {
-    return { bytes: local.totalBytes, source: `MemTotal in ${local.source} of this machine, as the server is reached over ${describeLocalReach(ctx.target.connection)}` };
-  }
-  return undefined;
-}
-
-function unknownMemoryReason(ctx: CheckContext): string {
-  const c = ctx.target.connection;
-  if (!isOnThisHost(c)) return `the server at ${c.host}:${c.port} is not on this machine`;
-  return 'the server is on this machine, but no /proc/meminfo was read';
-}
-
-/** "(the compiled-in default)" / "(initdb's default)" / "" */
-function defaultNote(s: Setting): string {
-  if (s.source === 'default' || (s.bootVal !== null && s.setting === s.bootVal)) return ' (the compiled-in default)';
-  const bytes = settingBytes(s);
-  const value = bytes === undefined ? s.setting : String(bytes);
-  return INITDB_DEFAULTS[s.name] === value ? " (initdb's default)" : '';
-}
-
-function isDefault(s: Setting): boolean {
-  return defaultNote(s) !== '';
-}
-
-interface Values {
-  shared_buffers: number;
-  effective_cache_size: number;
-  work_mem: number;
-  maintenance_work_mem: number;
-  /** undefined: -1, autovacuum uses maintenance_work_mem. */
-  autovacuum_work_mem: number | undefined;
-}
-
-interface Counts {
-  maxConnections: number;
-  autovacuumWorkers: number;
-  workerProcesses: number;
-}
-
-/** A lower bound of the worst case: every connection sorting once, every autovacuum worker at its limit. */
-function worstCase(v: Values, n: Counts): number {
-  return v.shared_buffers + n.maxConnections * v.work_mem + n.autovacuumWorkers * (v.autovacuum_work_mem ?? v.maintenance_work_mem);
-}
-
-function describeValue(name: SizeName, v: Values, s: Setting): string {
-  if (name === 'autovacuum_work_mem' && v.autovacuum_work_mem === undefined) {
-    return `autovacuum_work_mem -1 (uses maintenance_work_mem${defaultNote(s).replace(/^ \((.*)\)$/, '; $1')})`;
-  }
-  return `${name} ${humanSize(v[name] as number)}${defaultNote(s)}`;
-}
-
-interface Change {
-  name: SizeName;
-  value: number;
-  context: string;
-}
-
-function alterStep(change: Change): Remediation {
-  const restart = change.context === 'postmaster';
-  return {
-    kind: 'sql',
-    title: restart ? `as a superuser; needs a restart (${change.name} is read at server start)` : 'as a superuser; takes effect on reload',
-    // The setting names are this module's constants, not user input: written as people write them.
-    text: `ALTER SYSTEM SET ${change.name} = ${quoteLiteral(pgSize(change.value))};`,
-  };
-}
-
-function applySteps(changes: Change[]): Remediation[] {
-  const steps: Remediation[] = [];
-  if (changes.some((c) => c.context !== 'postmaster')) {
-    steps.push({ kind: 'sql', title: 'then load the new values (no restart needed for these)', text: 'SELECT pg_reload_conf();' });
-  }
-  const restart = changes.filter((c) => c.context === 'postmaster').map((c) => c.name);
-  if (restart.length > 0) {
-    steps.push({
-      kind: 'text',
-      text: `${restart.join(' and ')} only change${restart.length === 1 ? 's' : ''} when PostgreSQL restarts (e.g. "systemctl restart postgresql"); until then SHOW still prints the old value and pg_settings.pending_restart is true. Synapse reconnects on its own after the restart.`,
-    });
-  }
-  return steps;
-}
+import { defineCheck } from '../../src/define-check.js';
+import type { Finding, Setting, Status } from '../../src/types.js';
+import { humanSize, roundRecommendation, settingBytes } from '../../src/units.js';
+import { GB, hostMemory, isDefault, MAINTENANCE_CAP, SIZE_SETTINGS, WORK_MEM_FLOOR, worstCase, type Change, type Counts, type SizeName, type Values } from './analysis.js';
+import { alterStep, applySteps, defaultNote, describeValue, unknownMemoryReason } from './wording.js';
 
 export default defineCheck({
   id: 'memory-settings',
@@ -145,6 +38,7 @@ server needs (see the huge-pages check).`,
       type: 'bytes',
       default: null,
       description: "the database host's memory (also --db-host-memory); unset: /proc/meminfo when the server is on this machine",
+      flag: 'db-host-memory',
     },
     large_host: {
       type: 'bytes',
@@ -157,11 +51,19 @@ server needs (see the huge-pages check).`,
       description: 'a setting under the rule of thumb divided by this is an outlier',
     },
   },
+  inputs: ['localHostMemory'],
+  codes: {
+    'within-rules-of-thumb': { status: 'ok', summary: 'The memory settings are within the usual rules of thumb for the host.' },
+    'settings-hidden': { status: 'skipped', summary: 'pg_settings does not show the memory settings to this role.' },
+    'host-memory-unknown': { status: 'info', summary: 'The database host\'s memory is unknown, so the settings are listed, not compared.', remediation: ['text'] },
+    'outside-rules-of-thumb': { status: 'warning', otherStatuses: ['info'], summary: 'A memory setting is far from the usual rule of thumb for the host (info when the gap is small).', remediation: ['sql', 'text'] },
+    'worst-case-over-memory': { status: 'warning', summary: 'shared_buffers plus every connection\'s work_mem and autovacuum\'s memory can exceed the host\'s memory.', remediation: ['sql', 'text'] },
+  },
   async run(ctx) {
     const settings = ctx.facts.settings;
     const raw = Object.fromEntries(SIZE_SETTINGS.map((n) => [n, settings.get(n)])) as Record<SizeName, Setting | undefined>;
     const missing = SIZE_SETTINGS.filter((n) => !raw[n]);
-    if (missing.length > 0) return { status: 'skipped', message: `pg_settings does not show ${missing.join(', ')} to this role` };
+    if (missing.length > 0) return { code: 'settings-hidden', status: 'skipped', message: `pg_settings does not show ${missing.join(', ')} to this role` };
     const s = raw as Record<SizeName, Setting>;
     const v: Values = {
       shared_buffers: settingBytes(s.shared_buffers)!,
@@ -186,7 +88,7 @@ server needs (see the huge-pages check).`,
     if (!host) {
       const defaults = [...SIZE_SETTINGS.map((name) => s[name]), ...(maxConn ? [maxConn] : [])].filter(isDefault).map((x) => x.name);
       return {
-        status: 'info',
+        code: 'host-memory-unknown', status: 'info',
         message: `the database host's memory is unknown (${unknownMemoryReason(ctx)}), so these are not compared with it: ${listing.join(', ')}. Give it with --db-host-memory 16GiB (or --set memory-settings.host_memory=16GiB).`,
         details: { hostMemory: null, settings: current, stillDefault: defaults },
         remediation: [
@@ -286,7 +188,7 @@ server needs (see the huge-pages check).`,
       const changes = [...new Set(outliers.map((o) => o.name))].map(changeOf);
       allChanges.push(...changes);
       findings.push({
-        status: outliers.some((o) => o.status === 'warning') ? 'warning' : 'info',
+        code: 'outside-rules-of-thumb', status: outliers.some((o) => o.status === 'warning') ? 'warning' : 'info',
         message: outliers.map((o) => o.text).join('; '),
         details,
         remediation: changes.map(alterStep),
@@ -295,11 +197,11 @@ server needs (see the huge-pages check).`,
     if (totalText) {
       const changes = totalChanges.filter((c) => !allChanges.some((a) => a.name === c)).map(changeOf);
       allChanges.push(...changes);
-      findings.push({ status: 'warning', message: totalText, details, remediation: changes.map(alterStep) });
+      findings.push({ code: 'worst-case-over-memory', status: 'warning', message: totalText, details, remediation: changes.map(alterStep) });
     }
     if (findings.length === 0) {
       return {
-        status: 'ok',
+        code: 'within-rules-of-thumb', status: 'ok',
         message: `${listing.join(', ')}: within the usual rules of thumb for a ${ramText} host (${host.source})`,
         details,
       };

@@ -2,8 +2,8 @@
 // matches them (hba.c: check_hba), and compared with each other to find lines that can never match.
 // Host names, samenet and (sometimes) samehost need the server's own name lookups or interface
 // list; those come out as "unknown" rather than a guess.
-import type { HbaFileRule } from './hba-line.js';
-import { isLoopback, maskToPrefix, parseAddress, prefixMask, rangeContains, type Address } from './ip.js';
+import type { HbaFileRule } from '../../src/connection-diagnosis/hba-line.js';
+import { isLoopback, maskToPrefix, parseAddress, prefixMask, rangeContains, type Address } from '../../src/connection-diagnosis/ip.js';
 
 export interface Login {
   /** Unix socket (inet_client_addr() is NULL). */
