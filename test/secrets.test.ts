@@ -58,8 +58,8 @@ describe('a plugin that dumps its whole context shows no password', () => {
     expect(f.message).toContain('query:');
   });
 
-  it.each(FORMATS)('%s: the password appears nowhere', (format) => {
-    const out = renderReport(format, report, { failOn: 'warning' });
+  it.each(FORMATS)('%s: the password appears nowhere', async (format) => {
+    const out = await renderReport(format, report, { failOn: 'warning' });
     expect(out).toContain('dump-context');
     expect(out).not.toContain(PASSWORD);
   });
