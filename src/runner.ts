@@ -4,6 +4,7 @@ import { accessExclusiveHolders, describeLock, type LockHolder } from './lock-ho
 import { PreflightError } from './errors.js';
 import { gatherFacts } from './facts.js';
 import { STATUSES, worstStatus, type Check, type CheckOptions, type CheckResult, type Finding, type ParamValues, type ServerFacts, type Status } from './types.js';
+import type { HostChoice } from './multi-host.js';
 import { resolveParams } from './params.js';
 import type { RulesSummary } from './rules/types.js';
 import { openSessionWaiting, type WaitOptions } from './wait.js';
@@ -40,6 +41,9 @@ export interface TargetReport {
   durationMs: number;
   /** Set when the target could not be checked (no connection, connection lost). */
   error?: PreflightError;
+  /** With several hosts (host=a,b): the one checked and why, and why the others were passed over. */
+  connectedTo?: HostChoice['connectedTo'];
+  passedOver?: HostChoice['passedOver'];
 }
 
 export interface Report {
@@ -109,6 +113,14 @@ function failedResult(check: Check, database: string, err: unknown, durationMs: 
   return summarize(check, database, [{ status: 'failed', message, details: Object.keys(details).length > 0 ? details : undefined }], durationMs);
 }
 
+/** Puts the host choice of a session on several hosts into the report; the target connected to. */
+function chosenHost(report: TargetReport, session: Session): DatabaseTarget | undefined {
+  if (!session.hostChoice) return undefined;
+  report.connectedTo = session.hostChoice.connectedTo;
+  report.passedOver = session.hostChoice.passedOver;
+  return session.target;
+}
+
 async function runTarget(
   target: DatabaseTarget,
   checks: Check[],
@@ -124,12 +136,14 @@ async function runTarget(
   try {
     onProgress?.({ database: target.label, done: 0, total: checks.length });
     session = wait ? await openSessionWaiting(target, limits, wait) : await openSession(target, limits);
+    // With several hosts the checks look at the one connected to, as the application would.
+    const checked = chosenHost(report, session) ?? target;
     const facts = await gatherFacts(session);
     report.facts = facts;
     for (const [i, check] of checks.entries()) {
       onProgress?.({ database: target.label, check: check.id, done: i, total: checks.length });
       const c0 = performance.now();
-      const ctx = { facts, target, query: session.query, options, params: resolveParams(check, params[check.id]) };
+      const ctx = { facts, target: checked, query: session.query, options, params: resolveParams(check, params[check.id]) };
       try {
         const findings = toFindings(await check.run(ctx));
         report.results.push(summarize(check, target.label, findings, performance.now() - c0));
