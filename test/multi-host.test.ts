@@ -139,6 +139,11 @@ describe.each(sharedServers())('several hosts, PostgreSQL $major', (server) => {
       connectedTo: { host: '127.0.0.1', port: server.port },
       passedOver: [{ host: '127.0.0.1', port: dead.port, code: 'connect-refused' }],
     });
+    const junit = (await runCli(['check', '--config', config, '--only', 'server-role', '--format', 'junit'])).stdout;
+    expect(junit).toContain(`<property name="port" value="${server.port}"/>`);
+    expect(junit).toContain(`<property name="passed_over" value="127.0.0.1:${dead.port} (connection refused: nothing listens there)"/>`);
+    const html = (await runCli(['check', '--config', config, '--only', 'server-role', '--format', 'html'])).stdout;
+    expect(html).toContain(`<dt>passed over</dt><dd>127.0.0.1:${dead.port}: connection refused: nothing listens there</dd>`);
   });
 });
 
