@@ -2,6 +2,7 @@
 // streaming standby (pg_basebackup -R) where the client tools can build one, and ports where
 // nothing listens.
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,9 +27,9 @@ function hostList(servers: Server[], extra = '', database = 'postgres', user = '
 }
 
 /** server-role on the target, so that the report also shows which server the checks looked at. */
-async function checkRole(dsn: string): Promise<TargetReport> {
+async function checkRole(dsn: string, connectTimeoutMs = 5_000): Promise<TargetReport> {
   const { targets } = resolveTargets({ dsn, env: noEnv });
-  const report = await runChecks({ targets, checks: selectChecks(allChecks(), ['server-role']), limits: { connectTimeoutMs: 5_000 } });
+  const report = await runChecks({ targets, checks: selectChecks(allChecks(), ['server-role']), limits: { connectTimeoutMs } });
   return report.targets[0]!;
 }
 
@@ -95,12 +96,30 @@ describe.each(sharedServers())('several hosts, PostgreSQL $major', (server) => {
 
     const cli = await runCli(['check', '--dsn', hostList([a, b]), '--only', 'server-role']);
     expect(cli.code).toBe(3);
+    expect(cli.stdout).toContain(`Database master: "postgres" at 127.0.0.1:${a.port}, 127.0.0.1:${b.port} as postgres`);
     expect(cli.stdout + cli.stderr).toContain(`127.0.0.1:${a.port}: connection refused`);
     expect(cli.stdout + cli.stderr).toContain(`127.0.0.1:${b.port}: connection refused`);
     const json = JSON.parse((await runCli(['check', '--dsn', hostList([a, b]), '--only', 'server-role', '--format', 'json'])).stdout);
     expect(json.target).toMatchObject({ hosts: [{ host: '127.0.0.1', port: a.port }, { host: '127.0.0.1', port: b.port }], connectedTo: null });
     expect(json.target.passedOver.map((p: { port: number }) => p.port)).toEqual([a.port, b.port]);
     expect(json.error.code).toBe('connect-refused');
+  });
+
+  it('a first host that accepts TCP and never answers is passed over once the connect timeout runs out: it counts per host', async () => {
+    const silent = net.createServer((socket) => sockets.push(socket));
+    const sockets: net.Socket[] = [];
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const t = connected(await checkRole(hostList([{ host: '127.0.0.1', port }, server]), 1_000));
+      expect(t.connectedTo).toMatchObject({ port: server.port });
+      expect(t.passedOver).toEqual([
+        { host: '127.0.0.1', port, code: 'connect-timeout', reason: 'no answer within 1 s (the connect timeout, which counts per host as in libpq)' },
+      ]);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   it('the URI form postgresql://h1:p1,h2:p2/db', async () => {

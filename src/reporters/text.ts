@@ -89,7 +89,9 @@ function hostText(h: { host: string; port: number }): string {
 
 function header(t: TargetReport, c: ChalkInstance): string {
   const d = describeTarget(t.target);
-  const where = hostText(t.connectedTo ?? d);
+  const hosts = t.target.connection.hosts ?? [];
+  // Several hosts and none taken: all of them, as the error below names each.
+  const where = !t.connectedTo && hosts.length > 1 ? hosts.map((h) => hostText({ host: h.hostaddr ?? h.host, port: h.port })).join(', ') : hostText(t.connectedTo ?? d);
   const server = t.facts ? `, PostgreSQL ${t.facts.version}` : '';
   return c.bold(`Database ${t.target.label}: "${d.database}" at ${where} as ${d.user}${server}`);
 }
