@@ -248,7 +248,7 @@ pg-preflight's own transaction is always READ ONLY, so its transaction_read_only
           details: { inRecovery: true, targetSessionAttrs: attrs, primary: sender ?? null, replay },
         });
       } else {
-        const refuses = attrs === 'read-write' || attrs === 'primary' ? ` libpq with target_session_attrs=${attrs} refuses this server and tries the next host (pg-preflight checked only the first).` : '';
+        const refuses = attrs === 'read-write' || attrs === 'primary' ? ` libpq with target_session_attrs=${attrs} refuses this server, so Synapse's connection to it fails (pg-preflight connected anyway, to say why).` : '';
         findings.push({
           code: 'standby', status: 'error',
           message: `${server} is a standby (pg_is_in_recovery() is true: a replica named by mistake, or the old primary after a failover): every transaction there is read-only, and ${SYNAPSE_FAILS}. It replicates from ${senderText(sender)}.${refuses}`,

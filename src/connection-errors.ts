@@ -132,12 +132,20 @@ const generic: Diagnoser = (e, target, limits) => {
 const DIAGNOSERS: Diagnoser[] = [...CONNECTION_DIAGNOSERS, generic];
 
 export function diagnoseConnectionError(err: unknown, target: DatabaseTarget, limits: LimitsLike): PreflightError {
+  return rankedDiagnosis(err, target, limits).error;
+}
+
+/**
+ * The diagnosis and how specific it is: the position of the diagnoser that answered (lower is
+ * more specific), DIAGNOSERS.length when none did. Several hosts' failures are ranked by it.
+ */
+export function rankedDiagnosis(err: unknown, target: DatabaseTarget, limits: LimitsLike): { error: PreflightError; rank: number } {
   const e = info(err);
-  for (const d of DIAGNOSERS) {
+  for (const [rank, d] of DIAGNOSERS.entries()) {
     const found = d(e, target, limits);
-    if (found) return new PreflightError(found.message, EXIT.connection, found.code, found.remediation, { sqlstate: e.code });
+    if (found) return { error: new PreflightError(found.message, EXIT.connection, found.code, found.remediation, { sqlstate: e.code }), rank };
   }
-  return new PreflightError(`could not connect to ${endpointText(target)}: ${e.message}`, EXIT.connection, 'connect-failed', [], { sqlstate: e.code });
+  return { error: new PreflightError(`could not connect to ${endpointText(target)}: ${e.message}`, EXIT.connection, 'connect-failed', [], { sqlstate: e.code }), rank: DIAGNOSERS.length };
 }
 
 export function isConnectionLost(err: unknown): boolean {

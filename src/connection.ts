@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { ConnectionOptions } from 'node:tls';
 import type { DatabaseTarget } from './config/target.js';
 import { diagnoseConnectionError, isConnectionLost, connectionLostError } from './connection-errors.js';
+import { chooseHost, hasSeveralHosts, type HostChoice } from './multi-host.js';
 import type { QueryFn, QueryOptions } from './types.js';
 
 export interface SessionLimits {
@@ -34,6 +35,10 @@ export interface Session {
    */
   restartReadOnly(): Promise<void>;
   close(): Promise<void>;
+  /** With several hosts: the target as connected (the chosen host as its host and port)... */
+  target?: DatabaseTarget;
+  /** ...which host that is and why, and why the others were passed over. */
+  hostChoice?: HostChoice;
 }
 
 type SslSetting = false | ConnectionOptions;
@@ -99,6 +104,33 @@ const CHECK_SAVEPOINT = 'pg_preflight_check';
 const MESSAGE_SLACK_MS = 5_000;
 
 export async function openSession(target: DatabaseTarget, limits: SessionLimits = DEFAULT_LIMITS): Promise<Session> {
+  if (hasSeveralHosts(target)) return openChosenHost(target, limits);
+  let opened: OpenedClient;
+  try {
+    opened = await connectClient(target, limits);
+  } catch (err) {
+    throw diagnoseConnectionError(err, target, limits);
+  }
+  return wrapClient(opened.client, target, opened.serverVersionNum, limits);
+}
+
+/** Several hosts: the one libpq would settle on (src/multi-host.ts), and why not the others. */
+async function openChosenHost(target: DatabaseTarget, limits: SessionLimits): Promise<Session> {
+  const chosen = await chooseHost(target, limits, connectClient);
+  const session = wrapClient(chosen.opened.client, chosen.target, chosen.opened.serverVersionNum, limits, chosen.roundTrips);
+  return { ...session, target: chosen.target, hostChoice: chosen.choice };
+}
+
+/** A logged-in client before a Session wraps it, with what the server announced at login. */
+export interface OpenedClient {
+  client: pg.Client;
+  serverVersionNum: number;
+  /** ParameterStatus as announced at login (in_hot_standby and default_transaction_read_only from 14). */
+  parameters: Map<string, string>;
+}
+
+/** Logs in to target.connection's host and port with libpq's sslmode attempts; throws what the driver threw. */
+export async function connectClient(target: DatabaseTarget, limits: SessionLimits): Promise<OpenedClient> {
   const c = target.connection;
   let lastError: unknown;
   for (const ssl of sslAttempts(target)) {
@@ -128,21 +160,23 @@ export async function openSession(target: DatabaseTarget, limits: SessionLimits 
     // An error event without a listener would crash the process; queries report it instead.
     client.on('error', () => undefined);
     let serverVersionNum = 0;
+    const parameters = new Map<string, string>();
     // The server announces its version at login; knowing it saves a round trip before BEGIN.
     const connection = (client as unknown as { connection: { on(e: string, f: (m: { parameterName: string; parameterValue: string }) => void): void } }).connection;
     connection.on('parameterStatus', (m) => {
+      parameters.set(m.parameterName, m.parameterValue);
       if (m.parameterName === 'server_version') serverVersionNum = versionNumOf(m.parameterValue);
     });
     try {
       await client.connect();
-      return wrapClient(client, target, serverVersionNum, limits);
+      return { client, serverVersionNum, parameters };
     } catch (err) {
       lastError = err;
       await client.end().catch(() => undefined);
       if (!(ssl !== false && isSslUnsupported(err))) break;
     }
   }
-  throw diagnoseConnectionError(lastError, target, limits);
+  throw lastError;
 }
 
 /** "15.18 (Debian 15.18-0+deb12u1)" → 150018; "10.23" → 100023; "18beta1" → 180000. */
@@ -163,8 +197,8 @@ export interface QueryFailure extends Error {
   purpose?: string;
 }
 
-function wrapClient(client: pg.Client, target: DatabaseTarget, serverVersionNum: number, limits: SessionLimits): Session {
-  let count = 0;
+function wrapClient(client: pg.Client, target: DatabaseTarget, serverVersionNum: number, limits: SessionLimits, earlierRoundTrips = 0): Session {
+  let count = earlierRoundTrips;
   const run = async <R>(sql: string, params: unknown[] | undefined, opts: QueryOptions = {}): Promise<R> => {
     count++;
     // From PostgreSQL 13 every statement of a message may take up to statement_timeout on the

@@ -2,7 +2,7 @@ import type { DatabaseTarget } from './config/target.js';
 
 /** Defence in depth: whatever a message or a plugin printed, the passwords we know never leave. */
 export function secretsOf(targets: DatabaseTarget[], extra: (string | undefined)[] = []): string[] {
-  const all = [...targets.map((t) => t.connection.password), ...extra];
+  const all = [...targets.flatMap((t) => [t.connection.password, ...(t.connection.hosts ?? []).map((h) => h.password)]), ...extra];
   return [...new Set(all.filter((s): s is string => typeof s === 'string' && s.length >= 3))];
 }
 

@@ -6,6 +6,7 @@ import { withCode } from './codes.js';
 import { PreflightError } from './errors.js';
 import { gatherFacts } from './facts.js';
 import { STATUSES, worstStatus, type Check, type CheckInputs, type CheckOptions, type CheckResult, type Finding, type ParamValues, type ServerFacts, type Status } from './types.js';
+import type { HostChoice } from './multi-host.js';
 import { resolveParams } from './params.js';
 import { checkTarget } from './target-view.js';
 import type { RulesSummary } from './rules/types.js';
@@ -45,6 +46,9 @@ export interface TargetReport {
   durationMs: number;
   /** Set when the target could not be checked (no connection, connection lost). */
   error?: PreflightError;
+  /** With several hosts (host=a,b): the one checked and why, and why the others were passed over. */
+  connectedTo?: HostChoice['connectedTo'];
+  passedOver?: HostChoice['passedOver'];
 }
 
 export interface Report {
@@ -120,6 +124,14 @@ function inputsFor(check: Check, inputs: CheckInputs): Partial<CheckInputs> {
   return Object.fromEntries((check.inputs ?? []).filter((name) => inputs[name] !== undefined).map((name) => [name, inputs[name]]));
 }
 
+/** Puts the host choice of a session on several hosts into the report; the target connected to. */
+function chosenHost(report: TargetReport, session: Session): DatabaseTarget | undefined {
+  if (!session.hostChoice) return undefined;
+  report.connectedTo = session.hostChoice.connectedTo;
+  report.passedOver = session.hostChoice.passedOver;
+  return session.target;
+}
+
 async function runTarget(
   target: DatabaseTarget,
   checks: Check[],
@@ -136,11 +148,13 @@ async function runTarget(
   try {
     onProgress?.({ database: target.label, done: 0, total: checks.length });
     session = wait ? await openSessionWaiting(target, limits, wait) : await openSession(target, limits);
+    // With several hosts the checks look at the one connected to, as the application would.
+    const checked = chosenHost(report, session) ?? target;
     const facts = await gatherFacts(session);
     report.facts = facts;
     // The checks run at once, their queries batched into shared round trips (query-batcher.ts);
     // the batcher keeps the transaction usable when one of them fails.
-    const view = checkTarget(target);
+    const view = checkTarget(checked);
     const { query } = createQueryBatcher((sql, opts) => session!.queryEach(sql, opts));
     const results: (CheckResult | undefined)[] = checks.map(() => undefined);
     let lost: PreflightError | undefined;

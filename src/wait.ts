@@ -64,7 +64,8 @@ export async function openSessionWaiting(target: DatabaseTarget, limits: Session
     attempts++;
     try {
       const session = await openSession(target, attemptLimits);
-      if (attempts > 1) wait.onNote?.(`${target.label} at ${endpointText(target)} accepted the login after ${seconds(Date.now() - start)} s`);
+      // With several hosts, the one that took it.
+      if (attempts > 1) wait.onNote?.(`${target.label} at ${endpointText(session.target ?? target)} accepted the login after ${seconds(Date.now() - start)} s`);
       return session;
     } catch (err) {
       if (!isRetryableConnectionError(err)) throw err;

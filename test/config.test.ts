@@ -338,23 +338,48 @@ describe("libpq's rules for sslmode, target_session_attrs, port and host, from e
     expect(err.message).not.toContain('hunter2');
   });
 
-  it('a host list is a list of hosts with ports, never one host "a,b"; several are refused for now', () => {
-    for (const [fn, list] of [
-      [() => dsn('postgresql://a,b/db'), 'a:5432, b:5432'],
-      [() => dsn('postgresql://a:1,[::1]:2/db'), 'a:1, ::1:2'],
-      [() => dsn('host=a,b port=5433'), 'a:5433, b:5433'],
-      [() => dsn('host=a,,b port=1,2,3'), `a:1, ${'/'}`],
-      [() => fromConfig(psycopg2('host: "db1,db2"\nport: 6432')), 'db1:6432, db2:6432'],
-      [() => resolveTargets({ env: { ...noEnv, PGHOST: 'a,b' } }), 'a:5432, b:5432'],
-    ] as const) {
-      const err = expectUsageError(fn, 'config-several-hosts', /^several hosts \(.*\) from .* are not supported yet/);
-      expect(err.message).toContain(list);
-    }
+  it('a host list is a list of hosts with ports, never one host "a,b": the first is the target\'s host, all of them are tried', () => {
+    const hostsOf = (t: { targets: { connection: { hosts?: { host: string; port: number; hostaddr?: string }[] } }[] }) =>
+      t.targets[0]!.connection.hosts!.map((h) => `${h.hostaddr ? `${h.host}=${h.hostaddr}` : h.host}:${h.port}`);
+    expect(hostsOf(dsn('postgresql://a,b/db'))).toEqual(['a:5432', 'b:5432']);
+    expect(hostsOf(dsn('postgresql://a:1,[::1]:2/db'))).toEqual(['a:1', '::1:2']);
+    expect(hostsOf(dsn('host=a,b port=5433'))).toEqual(['a:5433', 'b:5433']);
+    // An empty element is libpq's default: the Unix socket directory.
+    expect(hostsOf(dsn('host=a,,b port=1,2,3'))[1]).toMatch(/^\/.*:2$/);
+    expect(hostsOf(dsn('hostaddr=10.0.0.1,10.0.0.2 host=db1,db2'))).toEqual(['db1=10.0.0.1:5432', 'db2=10.0.0.2:5432']);
+    // As Patroni's and repmgr's docs write them for psycopg2: strings in homeserver.yaml args.
+    const yaml = fromConfig(psycopg2('host: "db1,db2"\nport: "6432,6433"\ntarget_session_attrs: read-write\nload_balance_hosts: disable'));
+    expect(hostsOf(yaml)).toEqual(['db1:6432', 'db2:6433']);
+    expect(yaml.targets[0]!.connection).toMatchObject({ host: 'db1', port: 6432, targetSessionAttrs: 'read-write', loadBalanceHosts: 'disable' });
+    expect(hostsOf(fromConfig(psycopg2('host: "db1,db2"\nport: 6432')))).toEqual(['db1:6432', 'db2:6432']);
+    expect(hostsOf(resolveTargets({ env: { ...noEnv, PGHOST: 'a,b', PGPORT: '1,2' } }))).toEqual(['a:1', 'b:2']);
     const one = dsn('postgresql://solo:6000/db').targets[0]!.connection;
     expect(one).toMatchObject({ host: 'solo', port: 6000, hosts: [{ host: 'solo', port: 6000 }] });
     expect(dsn("host=h port=' 5433 '").targets[0]!.connection.port).toBe(5433);
     const byAddr = dsn('hostaddr=10.0.0.1 host=db port=5').targets[0]!.connection;
     expect(byAddr).toMatchObject({ host: '10.0.0.1', port: 5, hosts: [{ host: 'db', hostaddr: '10.0.0.1', port: 5 }] });
+  });
+
+  it('load_balance_hosts: disable and random (libpq 16), anything else is libpq\'s error, from any source', () => {
+    expect(dsn('host=a,b load_balance_hosts=random').targets[0]!.connection.loadBalanceHosts).toBe('random');
+    expect(dsn('host=a,b', { ...noEnv, PGLOADBALANCEHOSTS: 'disable' }).targets[0]!.connection.loadBalanceHosts).toBe('disable');
+    expectUsageError(() => dsn('postgresql://u:hunter2@a,b/db?load_balance_hosts=round-robin'), 'config-libpq', /^invalid load_balance_hosts value: "round-robin" .*--dsn/);
+    expectUsageError(() => dsn('host=a,b', { ...noEnv, PGLOADBALANCEHOSTS: 'yes' }), 'config-libpq', /^invalid load_balance_hosts value: "yes" .*PGLOADBALANCEHOSTS\)$/);
+    expectUsageError(() => fromConfig(psycopg2('host: "a,b"\nload_balance_hosts: true')), 'config-libpq', /^invalid load_balance_hosts value: "True" .*database\.args/);
+  });
+
+  it('with several hosts and no password given, the password file is read for each host, as libpq does', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgpf-pgpass-'));
+    const file = join(dir, '.pgpass');
+    writeFileSync(file, ['db1:5432:syn:u:first-secret', 'db2:5433:syn:u:second-secret', ''].join('\n'));
+    chmodSync(file, 0o600);
+    const c = dsn('host=db1,db2,db3 port=5432,5433,5434 dbname=syn user=u', { HOME: dir }).targets[0]!.connection;
+    expect(c).toMatchObject({ password: 'first-secret', passwordSource: 'pgpass' });
+    expect(c.hosts!.map((h) => h.password)).toEqual([undefined, 'second-secret', undefined]);
+    // A given password serves every host; the file is not read.
+    const given = dsn('host=db1,db2 port=5432,5433 dbname=syn user=u password=typed', { HOME: dir }).targets[0]!.connection;
+    expect(given.password).toBe('typed');
+    expect(given.hosts!.map((h) => h.password)).toEqual([undefined, undefined]);
   });
 
   it('on the command line: one line, exit 2, no stack trace, no password', async () => {
@@ -367,10 +392,11 @@ describe("libpq's rules for sslmode, target_session_attrs, port and host, from e
     expect(y.code).toBe(2);
     expect(JSON.parse(y.stdout).error.code).toBe('config-value');
     expect(y.stdout).not.toContain('hunter2');
-    const hosts = await runCli(['check', '--dsn', 'postgresql://a,b/db']);
-    expect(hosts.code).toBe(2);
-    expect(hosts.stderr).toMatch(/several hosts \(a:5432, b:5432\)/);
-    expect(hosts.stderr).not.toMatch(/\n\s+at /);
+    const balance = await runCli(['check', '--dsn', 'postgresql://u:hunter2@a,b/db?load_balance_hosts=sometimes']);
+    expect(balance.code).toBe(2);
+    expect(balance.stderr).toMatch(/invalid load_balance_hosts value: "sometimes"/);
+    expect(balance.stderr + balance.stdout).not.toContain('hunter2');
+    expect(balance.stderr).not.toMatch(/\n\s+at /);
   });
 });
 

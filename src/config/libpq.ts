@@ -5,7 +5,7 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { usageError } from '../errors.js';
 import { pyStr } from './python.js';
-import type { ConnectionParams } from './target.js';
+import type { ConnectionParams, HostSlot } from './target.js';
 
 export type Keywords = Record<string, string>;
 
@@ -28,6 +28,7 @@ const ENV_KEYWORDS: Record<string, string> = {
   PGOPTIONS: 'options',
   PGAPPNAME: 'application_name',
   PGTARGETSESSIONATTRS: 'target_session_attrs',
+  PGLOADBALANCEHOSTS: 'load_balance_hosts',
 };
 
 /**
@@ -216,6 +217,8 @@ export interface ResolveInput {
 
 const SSLMODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
 const TARGET_SESSION_ATTRS = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'];
+/** libpq 16 added `random`; an older libpq refuses the keyword itself, a newer one any other value. */
+const LOAD_BALANCE_HOSTS = ['disable', 'random'];
 
 /** libpq's own error text, with where the value came from (never a password: these keywords hold none). */
 function libpqError(message: string, from: string | undefined): never {
@@ -241,7 +244,7 @@ function parsePort(text: string, from: string | undefined): number {
  * libpq's pqConnectOptions2: one slot per hostaddr element (else per host element, else one),
  * host names matched to hostaddr values, and one port for all or one per host.
  */
-function hostSlots(keywords: Keywords, origin: Record<string, string>): { host: string; port: number; hostaddr?: string }[] {
+function hostSlots(keywords: Keywords, origin: Record<string, string>): HostSlot[] {
   const hostaddr = keywords.hostaddr ?? '';
   const host = keywords.host ?? '';
   const n = hostaddr ? countElems(hostaddr) : host ? countElems(host) : 1;
@@ -280,11 +283,10 @@ export function resolveConnection({ explicit, env }: ResolveInput): ConnectionPa
   if (keywords.target_session_attrs !== undefined && !TARGET_SESSION_ATTRS.includes(keywords.target_session_attrs)) {
     libpqError(`invalid target_session_attrs value: "${keywords.target_session_attrs}"`, origin.target_session_attrs);
   }
-  const hosts = hostSlots(keywords, origin);
-  if (hosts.length > 1) {
-    const list = hosts.map((h) => `${h.hostaddr ?? h.host}:${h.port}`).join(', ');
-    throw usageError('config-several-hosts', `several hosts (${list}) from ${origin.hostaddr ?? origin.host ?? 'the connection settings'} are not supported yet: pg-preflight checks one server; give the one to check with --dsn "host=… port=…"`);
+  if (keywords.load_balance_hosts !== undefined && !LOAD_BALANCE_HOSTS.includes(keywords.load_balance_hosts)) {
+    libpqError(`invalid load_balance_hosts value: "${keywords.load_balance_hosts}"`, origin.load_balance_hosts);
   }
+  const hosts = hostSlots(keywords, origin);
   // `hostaddr` skips name resolution in libpq; for us it is simply the address to dial.
   const first = hosts[0]!;
   const host = first.hostaddr ?? first.host;
@@ -295,9 +297,14 @@ export function resolveConnection({ explicit, env }: ResolveInput): ConnectionPa
   let password = keywords.password || undefined;
   if (password === undefined) {
     const passfile = keywords.passfile || join(env.HOME ?? homedir(), '.pgpass');
-    // libpq looks the password up under the host name when there is one, not under hostaddr.
-    password = lookupPgpass(passfile, first.host, port, database, user);
-    if (password !== undefined) passwordSource = 'pgpass';
+    // libpq looks the password up for each host, under its host name when there is one (not
+    // hostaddr); the first host's is the target's, the others ride on their slots.
+    for (const slot of hosts) {
+      const found = lookupPgpass(passfile, slot.host, slot.port, database, user);
+      if (found !== undefined && slot !== first) slot.password = found;
+      if (slot === first) password = found;
+    }
+    if (password !== undefined || hosts.some((h) => h.password !== undefined)) passwordSource = 'pgpass';
   }
   return {
     host,
@@ -306,13 +313,14 @@ export function resolveConnection({ explicit, env }: ResolveInput): ConnectionPa
     user,
     database,
     password,
-    passwordSource: password === undefined ? undefined : passwordSource,
+    passwordSource: password === undefined && !hosts.some((h) => h.password !== undefined) ? undefined : passwordSource,
     sslmode: keywords.sslmode ?? 'prefer',
     sslrootcert: keywords.sslrootcert,
     sslcert: keywords.sslcert,
     sslkey: keywords.sslkey,
     options: keywords.options,
     targetSessionAttrs: keywords.target_session_attrs,
+    loadBalanceHosts: keywords.load_balance_hosts,
     // Checks read keywords (keepalives_*, connect_timeout); the password stays out of their reach.
     keywords: Object.fromEntries(Object.entries(keywords).filter(([k]) => k !== 'password')),
   };

@@ -1,3 +1,15 @@
+/** One entry of libpq's host list. */
+export interface HostSlot {
+  host: string;
+  port: number;
+  hostaddr?: string;
+  /**
+   * From the password file for this host, when no password is given and it is not the first
+   * host (whose password is `ConnectionParams.password`): libpq looks it up per host.
+   */
+  password?: string;
+}
+
 /** libpq connection keywords after every source (URI, config, environment, defaults) is applied. */
 export interface ConnectionParams {
   /** Host name, IP address, or a directory holding the Unix socket (starts with "/"): the first of `hosts`. */
@@ -5,9 +17,9 @@ export interface ConnectionParams {
   port: number;
   /**
    * Every host libpq would try, in order, from comma-separated host/hostaddr/port lists (one
-   * port applies to all). Always set by resolveConnection, which today refuses more than one.
+   * port applies to all). Always set by resolveConnection; src/multi-host.ts tries them in turn.
    */
-  hosts?: { host: string; port: number; hostaddr?: string }[];
+  hosts?: HostSlot[];
   user: string;
   database: string;
   password?: string;
@@ -21,6 +33,8 @@ export interface ConnectionParams {
   options?: string;
   /** libpq `target_session_attrs` (`any`, `read-write`, `standby` ...): which kind of server the client asked for. */
   targetSessionAttrs?: string;
+  /** libpq `load_balance_hosts` (`disable`, `random`: try the hosts in a shuffled order). */
+  loadBalanceHosts?: string;
   /** Every keyword as given, for checks that look at them (keepalives_*, connect_timeout). */
   keywords: Record<string, string>;
 }

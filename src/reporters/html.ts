@@ -93,11 +93,14 @@ function counts(t: TargetReport): string {
 
 function targetSection(t: TargetReport, index: number): string {
   const d = describeTarget(t.target);
-  const where = d.host.startsWith('/') ? `socket ${d.host}` : `${d.host}:${d.port}`;
+  // With several hosts, the one checked, and why not the others.
+  const at = t.connectedTo ?? d;
+  const where = at.host.startsWith('/') ? `socket ${at.host}` : `${at.host}:${at.port}`;
   const prefix = `db${index}`;
   const meta: [string, string][] = [
     ['database', d.database],
-    ['server', where],
+    ['server', t.connectedTo ? `${where}: ${t.connectedTo.why}` : where],
+    ...(t.passedOver ?? []).map((p): [string, string] => ['passed over', `${p.host}:${p.port}: ${p.reason}`]),
     ['user', d.user],
     ['PostgreSQL', t.facts?.version ?? 'not reached'],
     ['checks', String(t.results.length)],

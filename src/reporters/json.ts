@@ -23,7 +23,21 @@ function targetObject(t: TargetReport) {
     serverVersion: t.facts?.version ?? null,
     roundTrips: t.roundTrips,
     durationMs: Math.round(t.durationMs),
+    ...((t.target.connection.hosts?.length ?? 1) > 1 ? hostChoiceObject(t) : {}),
     ...(t.error ? { error: errorObject(t.error) } : {}),
+  };
+}
+
+/**
+ * With several hosts: all of them (no passwords), the one checked and why (null when none would
+ * do), and each other host tried with why it was not taken.
+ */
+function hostChoiceObject(t: TargetReport) {
+  const failed = (t.error?.details?.hosts as TargetReport['passedOver']) ?? [];
+  return {
+    hosts: (t.target.connection.hosts ?? []).map((h) => ({ host: h.hostaddr ?? h.host, port: h.port })),
+    connectedTo: t.connectedTo ?? null,
+    passedOver: t.passedOver ?? failed,
   };
 }
 

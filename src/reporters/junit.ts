@@ -91,8 +91,10 @@ function testsuite(t: TargetReport, ctx: ReportContext, timestamp: string): { xm
   const name = `${t.target.label} (${t.facts?.database ?? t.target.connection.database})`;
   const props = [
     ['database', t.facts?.database ?? t.target.connection.database],
-    ['host', t.target.connection.host],
-    ['port', String(t.target.connection.port)],
+    // With several hosts, the one checked.
+    ['host', t.connectedTo?.host ?? t.target.connection.host],
+    ['port', String(t.connectedTo?.port ?? t.target.connection.port)],
+    ...(t.passedOver?.length ? [['passed_over', t.passedOver.map((p) => `${p.host}:${p.port} (${p.reason})`).join('; ')]] : []),
     ...(t.facts ? [['server_version', t.facts.version]] : []),
   ];
   const xml = [

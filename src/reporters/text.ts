@@ -83,11 +83,26 @@ function renderResult(r: CheckResult, c: ChalkInstance, multiDb: boolean, printe
   return lines;
 }
 
+function hostText(h: { host: string; port: number }): string {
+  return h.host.startsWith('/') ? `socket ${h.host}` : `${h.host}:${h.port}`;
+}
+
 function header(t: TargetReport, c: ChalkInstance): string {
   const d = describeTarget(t.target);
-  const where = d.host.startsWith('/') ? `socket ${d.host}` : `${d.host}:${d.port}`;
+  const hosts = t.target.connection.hosts ?? [];
+  // Several hosts and none taken: all of them, as the error below names each.
+  const where = !t.connectedTo && hosts.length > 1 ? hosts.map((h) => hostText({ host: h.hostaddr ?? h.host, port: h.port })).join(', ') : hostText(t.connectedTo ?? d);
   const server = t.facts ? `, PostgreSQL ${t.facts.version}` : '';
   return c.bold(`Database ${t.target.label}: "${d.database}" at ${where} as ${d.user}${server}`);
+}
+
+/** With several hosts: which one was checked, and why not each of the others. */
+function hostChoiceLines(t: TargetReport, c: ChalkInstance): string[] {
+  if (!t.connectedTo) return [];
+  const hosts = (t.target.connection.hosts ?? []).map((h) => hostText({ host: h.hostaddr ?? h.host, port: h.port }));
+  const lines = [c.dim(`  ${hostText(t.connectedTo)} of ${hosts.join(', ')}: ${t.connectedTo.why}`)];
+  for (const p of t.passedOver ?? []) lines.push(c.dim(`  passed over ${hostText(p)}: ${p.reason}`));
+  return lines;
 }
 
 export function renderError(err: PreflightError, c: ChalkInstance, prefix = 'pg-preflight'): string {
@@ -127,7 +142,7 @@ export function textReport(report: Report, opts: TextOptions): string {
   for (const t of report.targets) {
     const shown = opts.quiet ? t.results.filter((r) => statusAtLeast(countedStatus(r), 'warning')) : t.results;
     if (opts.quiet && shown.length === 0 && !t.error) continue;
-    out.push(header(t, c));
+    out.push(header(t, c), ...hostChoiceLines(t, c));
     if (t.error) out.push(renderError(t.error, c, 'cannot check'));
     const printed = new Map<string, string>();
     for (const r of shown) out.push(...renderResult(r, c, multiDb, printed));
