@@ -6,12 +6,9 @@ import type { DatabaseTarget } from './config/target.js';
 import { diagnoseConnectionError, isConnectionLost, connectionLostError } from './connection-errors.js';
 import { chooseHost, hasSeveralHosts, type HostChoice } from './multi-host.js';
 import type { QueryFn, QueryOptions } from './types.js';
+import type { OpenedClient, SessionLimits } from './connection-types.js';
 
-export interface SessionLimits {
-  connectTimeoutMs: number;
-  statementTimeoutMs: number;
-  lockTimeoutMs: number;
-}
+export type { OpenedClient, SessionLimits } from './connection-types.js';
 
 export const DEFAULT_LIMITS: SessionLimits = {
   connectTimeoutMs: 10_000,
@@ -122,12 +119,6 @@ async function openChosenHost(target: DatabaseTarget, limits: SessionLimits): Pr
 }
 
 /** A logged-in client before a Session wraps it, with what the server announced at login. */
-export interface OpenedClient {
-  client: pg.Client;
-  serverVersionNum: number;
-  /** ParameterStatus as announced at login (in_hot_standby and default_transaction_read_only from 14). */
-  parameters: Map<string, string>;
-}
 
 /** Logs in to target.connection's host and port with libpq's sslmode attempts; throws what the driver threw. */
 export async function connectClient(target: DatabaseTarget, limits: SessionLimits): Promise<OpenedClient> {

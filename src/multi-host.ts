@@ -13,7 +13,7 @@
 //   default_transaction_read_only from ParameterStatus on 14+, else a query) and moves on when it
 //   is the wrong kind; prefer-standby makes a second pass that takes any server.
 import type { DatabaseTarget, HostSlot } from './config/target.js';
-import type { OpenedClient, SessionLimits } from './connection.js';
+import type { OpenedClient, SessionLimits } from './connection-types.js';
 import { rankedDiagnosis } from './connection-errors.js';
 import { endpointText } from './connection-diagnosis/endpoint.js';
 import { EXIT, PreflightError } from './errors.js';

@@ -310,7 +310,7 @@ describe.each(sharedServers().map((s) => s.major))('server-role on a streaming s
 
   it.skipIf(!basebackup)(`target_session_attrs=read-write names libpq's refusal ${why}`, async () => {
     const f = only(await check(standby!, 'postgres', 'postgres', 'target_session_attrs=read-write'), 'error');
-    expect(f.message).toContain('libpq with target_session_attrs=read-write refuses this server, so Synapse's connection to it fails');
+    expect(f.message).toContain('libpq with target_session_attrs=read-write refuses this server, so Synapse\'s connection to it fails');
   });
 
   it.skipIf(!basebackup).each(['standby', 'prefer-standby', 'read-only'])(`target_session_attrs=%s asks for a standby: info with the replay lag ${why}`, async (attrs) => {
