@@ -1,10 +1,11 @@
-import type { DatabaseTarget } from './config/target.js';
+import { targetName, type DatabaseTarget } from './config/target.js';
 import { DEFAULT_LIMITS, openSession, type QueryFailure, type Session, type SessionLimits } from './connection.js';
 import { accessExclusiveHolders, describeLock, type LockHolder } from './lock-holders.js';
 import { PreflightError } from './errors.js';
 import { gatherFacts } from './facts.js';
 import { STATUSES, worstStatus, type Check, type CheckOptions, type CheckResult, type Finding, type ParamValues, type ServerFacts, type Status } from './types.js';
 import { resolveParams } from './params.js';
+import { DEFAULT_JOBS, mapInPool } from './pool.js';
 import type { RulesSummary } from './rules/types.js';
 import { openSessionWaiting, type WaitOptions } from './wait.js';
 
@@ -19,10 +20,12 @@ export interface RunOptions {
   wait?: WaitOptions;
   /** Called as the run moves on, for a progress display. */
   onProgress?: (progress: RunProgress) => void;
+  /** --jobs: targets checked at once, each on its own session. Default DEFAULT_JOBS. */
+  jobs?: number;
 }
 
 export interface RunProgress {
-  /** Label of the database being checked. */
+  /** Name of the database being checked (targetName). */
   database: string;
   /** The check about to run; undefined while connecting. */
   check?: string;
@@ -122,23 +125,23 @@ async function runTarget(
   let session: Session | undefined;
   const report: TargetReport = { target, results: [], roundTrips: 0, durationMs: 0 };
   try {
-    onProgress?.({ database: target.label, done: 0, total: checks.length });
+    onProgress?.({ database: targetName(target), done: 0, total: checks.length });
     session = wait ? await openSessionWaiting(target, limits, wait) : await openSession(target, limits);
     const facts = await gatherFacts(session);
     report.facts = facts;
     for (const [i, check] of checks.entries()) {
-      onProgress?.({ database: target.label, check: check.id, done: i, total: checks.length });
+      onProgress?.({ database: targetName(target), check: check.id, done: i, total: checks.length });
       const c0 = performance.now();
       const ctx = { facts, target, query: session.query, options, params: resolveParams(check, params[check.id]) };
       try {
         const findings = toFindings(await check.run(ctx));
-        report.results.push(summarize(check, target.label, findings, performance.now() - c0));
+        report.results.push(summarize(check, targetName(target), findings, performance.now() - c0));
       } catch (err) {
         if (err instanceof PreflightError) throw err;
         // A failed statement aborts the transaction; the next check starts from the savepoint.
         await session.restartReadOnly();
         const holders = (err as QueryFailure).code === '55P03' ? await accessExclusiveHolders(session.query) : [];
-        report.results.push(failedResult(check, target.label, err, performance.now() - c0, limits, holders));
+        report.results.push(failedResult(check, targetName(target), err, performance.now() - c0, limits, holders));
       }
     }
   } catch (err) {
@@ -156,12 +159,12 @@ async function runTarget(
 export async function runChecks(opts: RunOptions): Promise<Report> {
   const t0 = performance.now();
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const targets: TargetReport[] = [];
-  // One deadline for the whole run: --wait 60 means 60 s in all, however many databases.
-  const wait = opts.wait ? { ...opts.wait, deadline: Date.now() + opts.wait.timeoutMs } : undefined;
-  for (const target of opts.targets) {
-    targets.push(await runTarget(target, opts.checks, limits, opts.options ?? {}, opts.params ?? {}, wait, opts.onProgress));
-  }
+  // One deadline for the whole run: --wait 60 means 60 s in all, however many databases (a
+  // caller that connected before, to list databases, passes the deadline it started).
+  const wait = opts.wait ? { ...opts.wait, deadline: opts.wait.deadline ?? Date.now() + opts.wait.timeoutMs } : undefined;
+  const targets = await mapInPool(opts.targets, opts.jobs ?? DEFAULT_JOBS, (target) =>
+    runTarget(target, opts.checks, limits, opts.options ?? {}, opts.params ?? {}, wait, opts.onProgress),
+  );
   const summary = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
   for (const t of targets) for (const r of t.results) summary[r.status]++;
   return { targets, summary, durationMs: performance.now() - t0 };

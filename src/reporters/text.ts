@@ -1,7 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { PreflightError } from '../errors.js';
 import type { Report, TargetReport } from '../runner.js';
-import { describeTarget } from '../config/target.js';
+import { describeTarget, targetName } from '../config/target.js';
 import { countedStatus } from '../rules/apply.js';
 import { STATUSES, statusAtLeast, type CheckResult, type Finding, type Remediation, type Status } from '../types.js';
 import { TOOL } from '../version.js';
@@ -87,7 +87,7 @@ function header(t: TargetReport, c: ChalkInstance): string {
   const d = describeTarget(t.target);
   const where = d.host.startsWith('/') ? `socket ${d.host}` : `${d.host}:${d.port}`;
   const server = t.facts ? `, PostgreSQL ${t.facts.version}` : '';
-  return c.bold(`Database ${t.target.label}: "${d.database}" at ${where} as ${d.user}${server}`);
+  return c.bold(`Database ${targetName(t.target)}: "${d.database}" at ${where} as ${d.user}${server}`);
 }
 
 export function renderError(err: PreflightError, c: ChalkInstance, prefix = 'pg-preflight'): string {
