@@ -14,7 +14,7 @@ import { openSessionWaiting, type WaitOptions } from './wait.js';
  */
 export const CONNECTABLE_DATABASES_SQL = `SELECT datname FROM pg_catalog.pg_database
 WHERE datallowconn AND NOT datistemplate AND pg_catalog.has_database_privilege(oid, 'CONNECT')
-ORDER BY datname COLLATE "C"`;
+ORDER BY datname::text COLLATE "C"`;
 
 export async function listConnectableDatabases(target: DatabaseTarget, limits: SessionLimits, wait?: WaitOptions): Promise<string[]> {
   const session = wait ? await openSessionWaiting(target, limits, wait) : await openSession(target, limits);
