@@ -7,6 +7,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listConnectableDatabases } from '../src/all-databases.js';
 import { resolveTargets } from '../src/config/resolve.js';
+import { targetName } from '../src/config/target.js';
+import { exitCodeFor, preflight } from '../src/preflight.js';
 import { escapeProperty } from '../src/reporters/github.js';
 import { freePort, startThrowawayServer, type ThrowawayServer } from '../src/throwaway/server.js';
 import { runCli } from './helpers/cli.js';
@@ -81,6 +83,19 @@ describe('several homeservers, one of them unreachable', () => {
     const four = await run('4');
     expect(four).toEqual(one);
     expect((one as { targets: { name: string }[] }).targets.map((t) => t.name)).toEqual(names);
+  });
+
+  it('the library API takes the same: homeservers and jobs, the results in the order given', async () => {
+    const report = await preflight({ homeservers: files, only: ['database-encoding'], jobs: 3, env: { HOME: '/nonexistent' } });
+    expect(report.targets.map((t) => targetName(t.target))).toEqual(names);
+    expect(report.targets.map((t) => Boolean(t.error))).toEqual([false, false, true, false]);
+    expect(report.targets.map((t) => t.results.map((r) => `${r.database} ${r.id} ${r.status}`))).toEqual([
+      [`${names[0]} database-encoding error`],
+      [`${names[1]} database-encoding ok`],
+      [],
+      [`${names[3]} database-encoding ok`],
+    ]);
+    expect(exitCodeFor(report, 'error')).toBe(3);
   });
 
   it('refuses a --jobs that is not a positive whole number, and the same homeserver twice (exit 2)', async () => {
