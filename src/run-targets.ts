@@ -37,6 +37,7 @@ export async function resolveRunTargets(input: RunTargetInput): Promise<Database
 /** --jobs: a whole number from 1 up. */
 export function parseJobs(value: unknown): number {
   const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(n) || n < 1) throw usageError('usage', `--jobs must be a whole number of databases to check at once, 1 or more, not ${JSON.stringify(value)}`);
+  // yargs has already made a number of it: a word arrives as NaN.
+  if (!Number.isInteger(n) || n < 1) throw usageError('usage', `--jobs must be a whole number of databases to check at once, 1 or more, not ${Number.isNaN(n) ? 'a word' : n}`);
   return n;
 }
