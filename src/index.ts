@@ -2,6 +2,10 @@
 export { preflight, preparePreflight, runPrepared, exitCodeFor, parseFailOn, type PreflightOptions, type PreparedRun, type FailOn } from './preflight.js';
 export { runChecks, summarize, type Report, type TargetReport, type RunOptions, type RunProgress } from './runner.js';
 export { resolveTargets, type TargetInput } from './config/resolve.js';
+export { resolveFleet, connectionName, type FleetInput } from './config/fleet.js';
+export { resolveRunTargets, type RunTargetInput } from './run-targets.js';
+export { listConnectableDatabases } from './all-databases.js';
+export { DEFAULT_JOBS } from './pool.js';
 export { openSession, DEFAULT_LIMITS, type Session, type SessionLimits } from './connection.js';
 export { allChecks, selectChecks, findCheck } from './registry.js';
 export { defineCheck } from './define-check.js';
@@ -32,6 +36,6 @@ export { quoteIdent, quoteLiteral, quoteQualified, shellQuote } from './quote.js
 export { PreflightError, EXIT } from './errors.js';
 export { BUILTIN_CHECKS } from '../checks/index.js';
 export type * from './types.js';
-export type { DatabaseTarget, ConnectionParams, SynapseDatabaseConfig } from './config/target.js';
+export { targetName, type DatabaseTarget, type ConnectionParams, type SynapseDatabaseConfig } from './config/target.js';
 export { DEFAULT_CODE } from './codes.js';
 export type { CheckTarget, PublicConnection } from './target-view.js';

@@ -1,7 +1,6 @@
 // The library API the CLI is a thin layer over: resolve targets, load plugins and rules, select
 // checks, run, apply the rules, decide.
 import { dirname } from 'node:path';
-import { resolveTargets, type TargetInput } from './config/resolve.js';
 import type { DatabaseTarget } from './config/target.js';
 import type { SessionLimits } from './connection.js';
 import { EXIT, usageError } from './errors.js';
@@ -11,13 +10,14 @@ import { allChecks, selectChecks } from './registry.js';
 import { applyRules, countedStatus } from './rules/apply.js';
 import { mergeParams, resolveRules } from './rules/resolve.js';
 import type { Rules, RulesFile } from './rules/types.js';
+import { resolveRunTargets, type RunTargetInput } from './run-targets.js';
 import { runChecks, type Report, type RunOptions } from './runner.js';
 import { statusAtLeast, type Check, type CheckInputs, type CheckOptions, type FailOn, type ParamValues } from './types.js';
 import type { WaitOptions } from './wait.js';
 
 export type { FailOn };
 
-export interface PreflightOptions extends TargetInput {
+export interface PreflightOptions extends RunTargetInput {
   only?: string[];
   skip?: string[];
   /** Checks added to the built-in ones, as objects. */
@@ -40,6 +40,8 @@ export interface PreflightOptions extends TargetInput {
   inputs?: CheckInputs;
   wait?: WaitOptions;
   onProgress?: RunOptions['onProgress'];
+  /** Databases checked at once (--jobs); default DEFAULT_JOBS. */
+  jobs?: number;
 }
 
 /** The plugins a run loads: the rules file's (relative to that file), then the caller's. */
@@ -66,7 +68,7 @@ export interface PreparedRun {
 
 /** Resolves targets, loads plugins, checks the rules file against the checks, and selects checks. */
 export async function preparePreflight(opts: PreflightOptions): Promise<PreparedRun> {
-  const targets = opts.targets ?? resolveTargets(opts).targets;
+  const targets = opts.targets ?? (await resolveRunTargets(opts));
   const pluginChecks = await loadPlugins(pluginSpecs(opts, opts.cwd ?? process.cwd()));
   const known = allChecks([...(opts.extraChecks ?? []), ...pluginChecks]);
   const rules = opts.rulesFile ? resolveRules(opts.rulesFile, known) : undefined;
@@ -78,7 +80,7 @@ export async function preparePreflight(opts: PreflightOptions): Promise<Prepared
 }
 
 /** Runs a prepared run and applies its rules. */
-export async function runPrepared(run: PreparedRun, opts: Pick<PreflightOptions, 'limits' | 'options' | 'inputs' | 'wait' | 'onProgress'> = {}): Promise<Report> {
+export async function runPrepared(run: PreparedRun, opts: Pick<PreflightOptions, 'limits' | 'options' | 'inputs' | 'wait' | 'onProgress' | 'jobs'> = {}): Promise<Report> {
   const report = await runChecks({
     targets: run.targets,
     checks: run.checks,
@@ -88,12 +90,15 @@ export async function runPrepared(run: PreparedRun, opts: Pick<PreflightOptions,
     params: run.params,
     wait: opts.wait,
     onProgress: opts.onProgress,
+    jobs: opts.jobs,
   });
   return run.rules ? applyRules(report, run.rules, opts.options?.now ?? new Date()) : report;
 }
 
 export async function preflight(opts: PreflightOptions): Promise<Report> {
-  return runPrepared(await preparePreflight(opts), opts);
+  // --all-databases logs in before the run to list databases: one --wait deadline for both.
+  const withDeadline = opts.wait ? { ...opts, wait: { ...opts.wait, deadline: opts.wait.deadline ?? Date.now() + opts.wait.timeoutMs } } : opts;
+  return runPrepared(await preparePreflight(withDeadline), withDeadline);
 }
 
 export function parseFailOn(value: string): FailOn {
@@ -102,8 +107,9 @@ export function parseFailOn(value: string): FailOn {
 }
 
 /**
- * 3 when a database could not be checked; 1 when a result is at or above --fail-on, not counting
- * findings a waiver accepts; else 0.
+ * 3 when any database could not be checked (whatever the others found: a fleet with a server
+ * down must not read as passing); else 1 when a result of any database is at or above
+ * --fail-on, not counting findings a waiver accepts; else 0.
  */
 export function exitCodeFor(report: Report, failOn: FailOn): number {
   if (report.targets.some((t) => t.error)) return EXIT.connection;

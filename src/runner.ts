@@ -1,4 +1,4 @@
-import type { DatabaseTarget } from './config/target.js';
+import { targetName, type DatabaseTarget } from './config/target.js';
 import { DEFAULT_LIMITS, openSession, type QueryFailure, type Session, type SessionLimits } from './connection.js';
 import { accessExclusiveHolders, describeLock, type LockHolder } from './lock-holders.js';
 import { createQueryBatcher } from './query-batcher.js';
@@ -9,6 +9,7 @@ import { STATUSES, worstStatus, type Check, type CheckInputs, type CheckOptions,
 import type { HostChoice } from './multi-host.js';
 import { resolveParams } from './params.js';
 import { checkTarget } from './target-view.js';
+import { DEFAULT_JOBS, mapInPool } from './pool.js';
 import type { RulesSummary } from './rules/types.js';
 import { openSessionWaiting, type WaitOptions } from './wait.js';
 
@@ -25,10 +26,12 @@ export interface RunOptions {
   wait?: WaitOptions;
   /** Called as the run moves on, for a progress display. */
   onProgress?: (progress: RunProgress) => void;
+  /** --jobs: targets checked at once, each on its own session. Default DEFAULT_JOBS. */
+  jobs?: number;
 }
 
 export interface RunProgress {
-  /** Label of the database being checked. */
+  /** Name of the database being checked (targetName). */
   database: string;
   /** The check about to run; undefined while connecting. */
   check?: string;
@@ -146,7 +149,7 @@ async function runTarget(
   let session: Session | undefined;
   const report: TargetReport = { target, results: [], roundTrips: 0, durationMs: 0 };
   try {
-    onProgress?.({ database: target.label, done: 0, total: checks.length });
+    onProgress?.({ database: targetName(target), done: 0, total: checks.length });
     session = wait ? await openSessionWaiting(target, limits, wait) : await openSession(target, limits);
     // With several hosts the checks look at the one connected to, as the application would.
     const checked = chosenHost(report, session) ?? target;
@@ -160,7 +163,7 @@ async function runTarget(
     let lost: PreflightError | undefined;
     const progress = () => {
       const next = results.findIndex((r) => r === undefined);
-      onProgress?.({ database: target.label, check: next >= 0 ? checks[next]!.id : undefined, done: results.filter(Boolean).length, total: checks.length });
+      onProgress?.({ database: targetName(target), check: next >= 0 ? checks[next]!.id : undefined, done: results.filter(Boolean).length, total: checks.length });
     };
     progress();
     await Promise.all(
@@ -168,14 +171,14 @@ async function runTarget(
         const c0 = performance.now();
         const ctx = { facts, target: view, query, options, inputs: inputsFor(check, inputs), params: resolveParams(check, params[check.id]) };
         try {
-          results[i] = summarize(check, target.label, toFindings(await check.run(ctx)), performance.now() - c0);
+          results[i] = summarize(check, targetName(target), toFindings(await check.run(ctx)), performance.now() - c0);
         } catch (err) {
           if (err instanceof PreflightError) {
             lost ??= err;
             return;
           }
           const holders = (err as QueryFailure).code === '55P03' && !lost ? await accessExclusiveHolders(query).catch(() => []) : [];
-          results[i] = failedResult(check, target.label, err, performance.now() - c0, limits, holders);
+          results[i] = failedResult(check, targetName(target), err, performance.now() - c0, limits, holders);
         }
         progress();
       }),
@@ -197,12 +200,12 @@ async function runTarget(
 export async function runChecks(opts: RunOptions): Promise<Report> {
   const t0 = performance.now();
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
-  const targets: TargetReport[] = [];
-  // One deadline for the whole run: --wait 60 means 60 s in all, however many databases.
-  const wait = opts.wait ? { ...opts.wait, deadline: Date.now() + opts.wait.timeoutMs } : undefined;
-  for (const target of opts.targets) {
-    targets.push(await runTarget(target, opts.checks, limits, opts.options ?? {}, opts.inputs ?? {}, opts.params ?? {}, wait, opts.onProgress));
-  }
+  // One deadline for the whole run: --wait 60 means 60 s in all, however many databases (a
+  // caller that connected before, to list databases, passes the deadline it started).
+  const wait = opts.wait ? { ...opts.wait, deadline: opts.wait.deadline ?? Date.now() + opts.wait.timeoutMs } : undefined;
+  const targets = await mapInPool(opts.targets, opts.jobs ?? DEFAULT_JOBS, (target) =>
+    runTarget(target, opts.checks, limits, opts.options ?? {}, opts.inputs ?? {}, opts.params ?? {}, wait, opts.onProgress),
+  );
   const summary = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
   for (const t of targets) for (const r of t.results) summary[r.status]++;
   return { targets, summary, durationMs: performance.now() - t0 };

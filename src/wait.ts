@@ -4,7 +4,7 @@
 // which comes from connection-errors.ts's diagnosis codes, so the two cannot disagree.
 import { openSession, type Session, type SessionLimits } from './connection.js';
 import { endpointText } from './connection-diagnosis/endpoint.js';
-import type { DatabaseTarget } from './config/target.js';
+import { targetName, type DatabaseTarget } from './config/target.js';
 import { EXIT, PreflightError } from './errors.js';
 
 export interface WaitOptions {
@@ -65,7 +65,7 @@ export async function openSessionWaiting(target: DatabaseTarget, limits: Session
     try {
       const session = await openSession(target, attemptLimits);
       // With several hosts, the one that took it.
-      if (attempts > 1) wait.onNote?.(`${target.label} at ${endpointText(session.target ?? target)} accepted the login after ${seconds(Date.now() - start)} s`);
+      if (attempts > 1) wait.onNote?.(`${targetName(target)} at ${endpointText(session.target ?? target)} accepted the login after ${seconds(Date.now() - start)} s`);
       return session;
     } catch (err) {
       if (!isRetryableConnectionError(err)) throw err;
@@ -80,7 +80,7 @@ export async function openSessionWaiting(target: DatabaseTarget, limits: Session
         );
       }
       if (err.code !== lastCode) {
-        wait.onNote?.(`waiting for ${target.label}: ${err.message}; trying again for up to ${Math.ceil(left / 1000)} s`);
+        wait.onNote?.(`waiting for ${targetName(target)}: ${err.message}; trying again for up to ${Math.ceil(left / 1000)} s`);
         lastCode = err.code;
       }
       await sleep(Math.min(pause, left));

@@ -3,6 +3,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -208,6 +210,95 @@ describe('Kubernetes init container', () => {
   });
 });
 
+describe('Kubernetes CronJob over every homeserver of a namespace', () => {
+  const doc = yaml.load(read('kubernetes/pg-preflight-cronjob.yaml')) as Yaml;
+  const pod = doc.spec.jobTemplate.spec.template.spec;
+  const check = pod.initContainers.find((c: Yaml) => c.name === 'pg-preflight');
+  const push = pod.containers.find((c: Yaml) => c.name === 'push');
+  const script = check.command[2] as string;
+  const HOMESERVERS = '/etc/pg-preflight/homeservers';
+
+  it('checks the Secret\'s homeserver files in an init container, then pushes the metrics file it wrote', () => {
+    expect(doc).toMatchObject({ apiVersion: 'batch/v1', kind: 'CronJob', spec: { concurrencyPolicy: 'Forbid' } });
+    expect(check.image).toBe('registry.example.com/pg-preflight:0.1.0');
+    expect(check.command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    const secret = pod.volumes.find((v: Yaml) => v.secret);
+    expect(check.volumeMounts).toContainEqual({ name: secret.name, mountPath: HOMESERVERS, readOnly: true });
+    expect(script).toContain(`${HOMESERVERS}/*.yaml`);
+    const output = /--output (\S+)/.exec(script)![1]!;
+    const metrics = pod.volumes.find((v: Yaml) => v.emptyDir);
+    const written = check.volumeMounts.find((m: Yaml) => m.name === metrics.name);
+    expect(output.startsWith(`${written.mountPath}/`)).toBe(true);
+    expect(push.volumeMounts).toContainEqual({ name: metrics.name, mountPath: written.mountPath, readOnly: true });
+    expect(push.command).toContain(`@${output}`);
+    expect(script).toMatch(/--format prometheus/);
+    expect(pod.restartPolicy).toBe('Never');
+  });
+
+  let pushed: { prom: string; metrics: string } | undefined;
+  it('its script writes one series per homeserver database, a down one as database_up 0, and exits 0; bad input fails the job', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgpf-cron-'));
+    const homeservers = join(dir, 'homeservers');
+    const metrics = join(dir, 'metrics');
+    mkdirSync(metrics);
+    mkdirSync(homeservers);
+    const gone = await freePort();
+    for (const [name, db, port] of [['alpha', healthy, pg18().port], ['beta', broken, pg18().port], ['gone', 'synapse', gone]] as const) {
+      writeFileSync(join(homeservers, `${name}.yaml`), readFileSync(homeserverConfig(mkdtempSync(join(dir, 'c-')), { port }, db), 'utf8'));
+    }
+    const wrapper = join(dir, 'pg-preflight');
+    writeFileSync(wrapper, `#!/bin/sh\nexec ${process.execPath} ${builtCli()} "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const runScript = (from: string) =>
+      spawnSync('/bin/sh', ['-c', script.replaceAll(HOMESERVERS, from).replaceAll('/metrics/', `${metrics}/`)], {
+        encoding: 'utf8',
+        env: { PATH: `${dir}:${process.env.PATH}`, HOME: '/nonexistent' },
+      });
+    const r = runScript(homeservers);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const file = join(metrics, 'pg_preflight.prom');
+    const prom = readFileSync(file, 'utf8');
+    const label = (name: string) => `${homeservers}/${name}.yaml:master`;
+    expect(prom).toContain(`pg_preflight_database_up{database="${label('alpha')}",datname="${healthy}"} 1`);
+    expect(prom).toContain(`pg_preflight_database_up{database="${label('gone')}",datname="synapse"} 0`);
+    expect(prom).toContain(`pg_preflight_check_severity{database="${label('beta')}",check="database-encoding"} 4`);
+    // Bad input (no homeserver file there) is not a result: the job fails and nothing is pushed.
+    const empty = join(dir, 'none');
+    mkdirSync(empty);
+    const bad = runScript(empty);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/^pg-preflight: .*none\/\*\.yaml/m);
+
+    pushed = { prom, metrics };
+  });
+
+  const CURL = spawnSync('curl', ['--version']).status === 0;
+  it.skipIf(!CURL)(`the push container PUTs that file to the Pushgateway, under the namespace${CURL ? '' : ' (skipped: curl not installed)'}`, async () => {
+    expect(pushed).toBeDefined();
+    const received: { method?: string; url?: string; body: string } = { body: '' };
+    const gateway = createServer((req, res) => {
+      received.method = req.method;
+      received.url = req.url;
+      req.on('data', (d: Buffer) => (received.body += d.toString('utf8')));
+      req.on('end', () => res.writeHead(200).end());
+    });
+    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (gateway.address() as AddressInfo).port;
+      const argv = (push.command as string[]).map((a) =>
+        a.replace('$(POD_NAMESPACE)', 'synapse-ns').replace('http://pushgateway.monitoring.svc:9091', `http://127.0.0.1:${port}`).replace('@/metrics/', `@${pushed!.metrics}/`),
+      );
+      // Asynchronously: the stand-in Pushgateway answers from this process's event loop.
+      const code = await new Promise<number | null>((resolve) => spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' }).on('exit', resolve));
+      expect(code).toBe(0);
+      expect(received).toEqual({ method: 'PUT', url: '/metrics/job/pg-preflight/namespace/synapse-ns', body: pushed!.prom });
+    } finally {
+      gateway.close();
+    }
+  });
+});
+
 describe('CI examples', () => {
   it('the format detection that gates the runs below sees the formats that exist', () => {
     expect(supportsFormat('json')).toBe(true);
@@ -288,6 +379,7 @@ describe('examples/', () => {
       'examples/systemd/matrix-synapse.service.d/pg-preflight.conf',
       'examples/container/entrypoint.sh',
       'examples/kubernetes/synapse-deployment.yaml',
+      'examples/kubernetes/pg-preflight-cronjob.yaml',
       'examples/github-actions/pg-preflight.yml',
       'examples/gitlab-ci/pg-preflight.gitlab-ci.yml',
       // vitest runs the plugin's CheckTester cases.

@@ -1,5 +1,7 @@
 import { BUILTIN_CHECKS } from '../../checks/index.js';
-import { resolveTargets } from '../config/resolve.js';
+import { isFleet } from '../config/fleet.js';
+import { expandAllDatabases } from '../all-databases.js';
+import { parseJobs, resolveNamedTargets } from '../run-targets.js';
 import { exitCodeFor, parseFailOn, preparePreflight, runPrepared } from '../preflight.js';
 import { redact, secretsOf } from '../redact.js';
 import { parseIdList } from '../registry.js';
@@ -22,11 +24,28 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   if (synapseVersion !== undefined && !isReleaseNumber(synapseVersion)) {
     throw usageError('usage', `--synapse-version ${JSON.stringify(synapseVersion)} is not a Synapse release number such as 1.157.1`);
   }
-  const { targets } = resolveTargets({ dsn: args.dsn, configPaths: args.config, env: io.env });
-  const secrets = secretsOf(targets, [io.env.PGPASSWORD]);
+  const jobs = parseJobs(args.jobs);
+  const fleet = { dsns: args.dsn, configPaths: args.config, homeservers: args.homeserver, env: io.env };
+  if (isFleet(fleet) && (args['worker-config'] !== undefined || args.workers !== undefined)) {
+    throw usageError('usage', '--worker-config and --workers describe the processes of one homeserver: give that homeserver with --config alone');
+  }
+  // The --wait deadline starts here: --all-databases logs in to list databases before the run.
+  let progress: ReturnType<typeof startProgress> | undefined;
+  const waitNote = (note: string) => {
+    const line = redact(`pg-preflight: ${note}`, secrets);
+    if (progress) progress.note(line);
+    else io.stderr(`${line}\n`);
+  };
+  const wait = waitFrom(args, args.quiet ? undefined : waitNote);
+  if (wait) wait.deadline = Date.now() + wait.timeoutMs;
+  const limits = limitsFrom(args);
+  const named = resolveNamedTargets({ ...fleet, allDatabases: args['all-databases'] });
+  const secrets = secretsOf(named, [io.env.PGPASSWORD]);
+  const targets = args['all-databases'] ? await expandAllDatabases(named, limits, wait) : named;
   // --set id.name, when also given, is the more specific and wins over a param's own flag.
   const params = paramsFromFlags(BUILTIN_CHECKS, args);
-  const inputs = gatherInputs(args, io, targets);
+  // Many homeservers: each target's own config says what connects to it (connection-budget).
+  const inputs = gatherInputs(args, io, targets, { oneHomeserver: !isFleet(fleet) });
   const prepared = await preparePreflight({
     targets,
     cwd,
@@ -38,14 +57,16 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
     params,
   });
   // stdout being a terminal is what Io knows; machine formats and --quiet never get a spinner.
-  const progress = startProgress(io, io.isTTY && args.format === 'text' && !args.quiet);
+  progress = startProgress(io, io.isTTY && args.format === 'text' && !args.quiet);
+  const shown = progress;
   const report = await runPrepared(prepared, {
-    limits: limitsFrom(args),
+    limits,
+    jobs,
     options: { synapseVersion, thorough: args.thorough },
     inputs,
-    wait: waitFrom(args, args.quiet ? undefined : (note) => progress.note(redact(`pg-preflight: ${note}`, secrets))),
-    onProgress: (p) => progress.update(p),
-  }).finally(() => progress.stop());
+    wait,
+    onProgress: (p) => shown.update(p),
+  }).finally(() => shown.stop());
   await writeReports(report, outputs, { io, secrets, checks: prepared.checks, failOn, color: useColor(args, io), quiet: args.quiet });
   return exitCodeFor(report, failOn);
 }

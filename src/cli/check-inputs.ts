@@ -9,21 +9,26 @@ import { coerceParam } from '../params.js';
 import type { CheckArgs } from './common-options.js';
 import type { Io } from './io.js';
 
-type Sources = { [K in InputName]: (args: CheckArgs, io: Io, targets: DatabaseTarget[]) => CheckInputs[K] };
+interface Run {
+  /** One homeserver (--config, or one --dsn): its --worker-config and --workers describe what connects. */
+  oneHomeserver: boolean;
+}
+
+type Sources = { [K in InputName]: (args: CheckArgs, io: Io, targets: DatabaseTarget[], run: Run) => CheckInputs[K] };
 
 const SOURCES: Sources = {
   localHostMemory: () => readLocalHostMemory(),
   // Opened (and its header checked, exit 2 on a bad file) whenever given, read only when a check asks.
   sqliteDatabase: (args) => (args['sqlite-database'] ? sqliteSnapshotSource(args['sqlite-database']) : undefined),
-  synapseProcesses: (args, io, targets) =>
-    synapseProcesses({ configPaths: args.config ?? [], targets, workerConfigs: args['worker-config'] ?? [], workers: args.workers, env: io.env }),
+  synapseProcesses: (args, io, targets, run) =>
+    !run.oneHomeserver ? undefined : synapseProcesses({ configPaths: args.config ?? [], targets, workerConfigs: args['worker-config'] ?? [], workers: args.workers, env: io.env }),
 };
 
 /** Every input the command line or this machine can give; the runner hands each check only those it declared. */
-export function gatherInputs(args: CheckArgs, io: Io, targets: DatabaseTarget[]): CheckInputs {
+export function gatherInputs(args: CheckArgs, io: Io, targets: DatabaseTarget[], run: Run = { oneHomeserver: true }): CheckInputs {
   const inputs: CheckInputs = {};
   for (const name of Object.keys(SOURCES) as InputName[]) {
-    const value = SOURCES[name](args, io, targets);
+    const value = SOURCES[name](args, io, targets, run);
     if (value !== undefined) (inputs as Record<InputName, unknown>)[name] = value;
   }
   return inputs;

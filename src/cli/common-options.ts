@@ -3,6 +3,7 @@ import type { SessionLimits } from '../connection.js';
 import { usageError } from '../errors.js';
 import type { WaitOptions } from '../wait.js';
 import { FORMATS, type Format } from '../reporters/index.js';
+import { DEFAULT_JOBS } from '../pool.js';
 
 export type { Format };
 
@@ -17,7 +18,12 @@ export interface ConnectionArgs {
   'wait-interval': number;
 }
 
-export interface CheckArgs extends ConnectionArgs {
+export interface CheckArgs extends Omit<ConnectionArgs, 'dsn'> {
+  /** Repeatable for check: each --dsn its own target (one with --config overrides its connection). */
+  dsn?: string[];
+  homeserver?: string[];
+  'all-databases': boolean;
+  jobs: number;
   format: Format;
   output?: string;
   report?: string[];
@@ -49,9 +55,28 @@ export interface FixArgs extends ConnectionArgs {
 }
 
 export function withConnectionOptions<T>(y: Argv<T>) {
-  return y
+  return withSessionOptions(
+    y
     .option('dsn', { type: 'string', describe: 'Connection URI or "key=value" string; wins over --config and PG* variables', group: 'Connection:' })
     .option('config', { alias: 'c', type: 'string', array: true, describe: 'Synapse homeserver.yaml (repeatable; merged like Synapse merges them)', group: 'Connection:' })
+  );
+}
+
+/** check takes many targets: --dsn and --homeserver repeat, --all-databases lists a server's. */
+export function withTargetOptions<T>(y: Argv<T>) {
+  return withSessionOptions(
+    y
+    .option('dsn', { type: 'string', array: true, describe: 'Connection URI or "key=value" string (repeatable: one target each; with --config, one that wins over its connection)', group: 'Connection:' })
+    .option('config', { alias: 'c', type: 'string', array: true, describe: 'Synapse homeserver.yaml of one homeserver (repeatable; merged like Synapse merges them)', group: 'Connection:' })
+    .option('homeserver', { type: 'string', array: true, describe: 'A homeserver of its own: its homeserver.yaml, or a directory of its config files (repeatable; targets named PATH:label)', group: 'Connection:' })
+    .option('all-databases', { type: 'boolean', default: false, describe: 'Check every database of the --dsn (or PG*) server that the role may connect to, templates left out', group: 'Connection:' })
+    .option('jobs', { type: 'number', default: DEFAULT_JOBS, describe: 'Databases checked at once, one read-only session each', group: 'Connection:' })
+  );
+}
+
+/** Limits and --wait, the same for every session a command opens. */
+function withSessionOptions<T>(y: Argv<T>) {
+  return y
     .option('connect-timeout', { type: 'number', default: 10, describe: 'Seconds to wait for a connection and login', group: 'Connection:' })
     .option('statement-timeout', { type: 'number', default: 5, describe: 'Seconds any one query may run', group: 'Connection:' })
     .option('lock-timeout', { type: 'number', default: 2, describe: 'Seconds to wait for a lock', group: 'Connection:' })
@@ -60,7 +85,7 @@ export function withConnectionOptions<T>(y: Argv<T>) {
 }
 
 export function withCheckOptions<T>(y: Argv<T>) {
-  return withConnectionOptions(y)
+  return withTargetOptions(y)
     .option('format', { alias: 'f', choices: FORMATS, default: 'text' as Format, describe: 'Output format', group: 'Output:' })
     .option('output', { alias: 'o', type: 'string', describe: 'Write the --format report to this file (atomically) instead of stdout', group: 'Output:' })
     .option('report', { type: 'string', array: true, describe: 'Also write a report to a file: FORMAT:FILE, e.g. sarif:pg-preflight.sarif (repeatable)', group: 'Output:' })
@@ -96,7 +121,7 @@ function seconds(name: string, value: number): number {
   return Math.round(value * 1000);
 }
 
-export function limitsFrom(args: ConnectionArgs): SessionLimits {
+export function limitsFrom(args: Omit<ConnectionArgs, 'dsn'>): SessionLimits {
   return {
     connectTimeoutMs: seconds('connect-timeout', args['connect-timeout']),
     statementTimeoutMs: seconds('statement-timeout', args['statement-timeout']),
@@ -105,7 +130,7 @@ export function limitsFrom(args: ConnectionArgs): SessionLimits {
 }
 
 /** --wait and --wait-interval; undefined without --wait (then nothing retries). */
-export function waitFrom(args: ConnectionArgs, onNote?: (note: string) => void): WaitOptions | undefined {
+export function waitFrom(args: Omit<ConnectionArgs, 'dsn'>, onNote?: (note: string) => void): WaitOptions | undefined {
   if (args.wait === undefined) return undefined;
   if (!Number.isFinite(args.wait) || args.wait < 0) throw usageError('usage', '--wait must be a number of seconds, 0 or more');
   if (args.wait === 0) return undefined;

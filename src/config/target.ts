@@ -65,11 +65,21 @@ export interface SynapseDatabaseConfig {
 export interface DatabaseTarget {
   /** `master` for a single `database:` section (Synapse's own label), else the `databases:` key. */
   label: string;
+  /**
+   * The target's name in reports when one run checks several homeservers or servers
+   * (`hs/a.yaml:master`, `db1:5432/synapse`): unique in the run. Absent: the label is the name.
+   */
+  name?: string;
   connection: ConnectionParams;
   /** Present when the target came from a homeserver.yaml. */
   synapse?: SynapseDatabaseConfig;
   /** Where the connection settings came from, for the report header. */
   source: 'dsn' | 'config' | 'environment';
+}
+
+/** What reports call the target: unique in a run, stable from run to run (README "Many databases"). */
+export function targetName(target: Pick<DatabaseTarget, 'label' | 'name'>): string {
+  return target.name ?? target.label;
 }
 
 /** The connection without secrets, as reports show it. */

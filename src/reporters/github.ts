@@ -3,7 +3,7 @@
 // Every value is escaped as the Actions toolkit escapes it, so no message (a database name,
 // an object name) can end an annotation early or start a command of its own.
 import type { Report, TargetReport } from '../runner.js';
-import { describeTarget } from '../config/target.js';
+import { describeTarget, targetName } from '../config/target.js';
 import type { CheckResult, Finding, Remediation, ReportedFinding, Status } from '../types.js';
 import { TOOL } from '../version.js';
 import type { ReportContext } from './context.js';
@@ -37,7 +37,7 @@ function commandFor(f: Finding): 'error' | 'warning' | 'notice' {
 
 function annotation(t: TargetReport, r: CheckResult, f: ReportedFinding, multiDb: boolean, locator: ConfigLocator, baseDir: string): string {
   const where = locator.locate(t.target, f);
-  const title = `${r.id}${multiDb ? ` [${t.target.label}]` : ''}: ${f.waived ? `${f.status}, waived` : f.status}`;
+  const title = `${r.id}${multiDb ? ` [${targetName(t.target)}]` : ''}: ${f.waived ? `${f.status}, waived` : f.status}`;
   const steps = f.remediation ?? [];
   const line = findingLine(f, t.facts?.database);
   const message = `${steps.length > 0 ? `${line}\n\nHow to fix:\n${remediationText(steps)}` : line}\n\nCode: ${r.id}/${f.code}`;
@@ -56,7 +56,7 @@ export function renderGithub(report: Report, ctx: ReportContext = {}): string {
   const lines: string[] = [];
   for (const t of report.targets) {
     if (t.error) {
-      lines.push(workflowCommand('error', { title: `${TOOL.name}: database ${t.target.label} could not be checked` }, `${t.error.message} [${t.error.code}]${t.error.remediation.length ? `\n\nHow to fix:\n${remediationText(t.error.remediation)}` : ''}`));
+      lines.push(workflowCommand('error', { title: `${TOOL.name}: database ${targetName(t.target)} could not be checked` }, `${t.error.message} [${t.error.code}]${t.error.remediation.length ? `\n\nHow to fix:\n${remediationText(t.error.remediation)}` : ''}`));
     }
     for (const r of t.results) for (const f of r.findings) if (isProblem(f)) lines.push(annotation(t, r, f, multiDb, locator, baseDir));
   }
@@ -106,7 +106,7 @@ export function renderStepSummary(report: Report, _ctx: ReportContext = {}): str
   const blocks: string[] = [];
   for (const t of report.targets) {
     const d = describeTarget(t.target);
-    const head = [`### Database ${html(t.target.label)}: ${html(d.database)} at ${html(d.host)}:${d.port}${t.facts ? `, PostgreSQL ${html(t.facts.version)}` : ''}`, ''];
+    const head = [`### Database ${html(targetName(t.target))}: ${html(d.database)} at ${html(d.host)}:${d.port}${t.facts ? `, PostgreSQL ${html(t.facts.version)}` : ''}`, ''];
     if (t.error) head.push(`❌ could not be checked: ${html(t.error.message)} [${t.error.code}]`, '');
     blocks.push(head.join('\n'));
     if (t.results.length === 0) continue;

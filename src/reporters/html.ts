@@ -6,7 +6,7 @@
 // plain <pre> text to select.
 import { createHash } from 'node:crypto';
 import type { Report, TargetReport } from '../runner.js';
-import { describeTarget } from '../config/target.js';
+import { describeTarget, targetName } from '../config/target.js';
 import { STATUSES, type CheckResult, type Finding, type Remediation, type Status } from '../types.js';
 import { TOOL } from '../version.js';
 import type { ReportContext } from './context.js';
@@ -108,7 +108,7 @@ function targetSection(t: TargetReport, index: number): string {
   ];
   const out = [
     `<section class="target" id="${prefix}" aria-labelledby="${prefix}-h">`,
-    `<h2 id="${prefix}-h">Database ${e(t.target.label)}</h2>`,
+    `<h2 id="${prefix}-h">Database ${e(targetName(t.target))}</h2>`,
     `<dl class="meta">${meta.map(([k, v]) => `<dt>${e(k)}</dt><dd>${e(v)}</dd>`).join('')}</dl>`,
   ];
   const fixes = new FixBlocks(prefix);
@@ -139,12 +139,12 @@ function cspHash(text: string): string {
 
 export function renderHtml(report: Report, ctx: ReportContext = {}): string {
   const now = ctx.now ?? new Date();
-  const labels = report.targets.map((t) => `${t.target.label} (${describeTarget(t.target).database})`).join(', ');
+  const labels = report.targets.map((t) => `${targetName(t.target)} (${describeTarget(t.target).database})`).join(', ');
   const rules = rulesLine(report);
   const meta: [string, string][] = [
     ['tool', `${TOOL.name} ${TOOL.version}`],
     ['when', now.toISOString().replace(/\.\d{3}Z$/, 'Z')],
-    ['servers', report.targets.map((t) => `${t.target.label}: ${t.facts ? `PostgreSQL ${t.facts.version}` : 'not reached'}`).join('; ') || 'none'],
+    ['servers', report.targets.map((t) => `${targetName(t.target)}: ${t.facts ? `PostgreSQL ${t.facts.version}` : 'not reached'}`).join('; ') || 'none'],
     ['took', `${Math.round(report.durationMs)} ms`],
     ...(rules ? ([['rules', rules.replace(/^Rules: /, '')]] as [string, string][]) : []),
   ];

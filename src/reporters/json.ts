@@ -1,6 +1,6 @@
 import type { PreflightError } from '../errors.js';
 import type { Report, TargetReport } from '../runner.js';
-import { describeTarget } from '../config/target.js';
+import { describeTarget, targetName } from '../config/target.js';
 import { countedStatus } from '../rules/apply.js';
 import { TOOL } from '../version.js';
 
@@ -18,6 +18,7 @@ function errorObject(err: PreflightError, database?: string): JsonError {
 function targetObject(t: TargetReport) {
   return {
     label: t.target.label,
+    name: targetName(t.target),
     ...describeTarget(t.target),
     source: t.target.source,
     serverVersion: t.facts?.version ?? null,
@@ -67,7 +68,7 @@ export function jsonReport(report: Report) {
     ),
     durationMs: Math.round(report.durationMs),
     rules: report.rules ?? null,
-    ...(failed?.error ? { error: errorObject(failed.error, failed.target.label) } : {}),
+    ...(failed?.error ? { error: errorObject(failed.error, targetName(failed.target)) } : {}),
   };
 }
 

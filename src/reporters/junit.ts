@@ -3,6 +3,7 @@
 // is a <failure> (a check that could not run, `failed`, is an <error>); `skipped` is <skipped>;
 // anything below the threshold passes, with what it found in <system-out>. Waived problems never
 // fail: the testcase passes and says it is waived.
+import { targetName } from '../config/target.js';
 import type { Report, TargetReport } from '../runner.js';
 import type { CheckResult } from '../types.js';
 import { TOOL } from '../version.js';
@@ -52,7 +53,7 @@ function testcase(t: TargetReport, r: CheckResult, ctx: ReportContext): Case {
   const failOn = ctx.failOn ?? 'error';
   const counted = countedStatus(r);
   const database = t.facts?.database ?? t.target.connection.database;
-  const open = `    <testcase name="${attr(r.id)}" classname="${attr(`${TOOL.name}.${t.target.label}`)}" time="${seconds(r.durationMs)}">`;
+  const open = `    <testcase name="${attr(r.id)}" classname="${attr(`${TOOL.name}.${targetName(t.target)}`)}" time="${seconds(r.durationMs)}">`;
   // After the outcome: readers that look for <failure> first (and this project's tests) find it there.
   const close = `${codeProperties(r)}\n    </testcase>`;
   if (fails(counted, failOn)) {
@@ -80,7 +81,7 @@ function testsuite(t: TargetReport, ctx: ReportContext, timestamp: string): { xm
     const message = `${t.error.message} [${t.error.code}]`;
     const text = t.error.remediation.length > 0 ? `${message}\n\nHow to fix:\n${remediationText(t.error.remediation)}` : message;
     cases.push({
-      xml: `    <testcase name="connection" classname="${attr(`${TOOL.name}.${t.target.label}`)}" time="${seconds(t.durationMs)}">\n      <error message="${attr(message)}" type="${attr(t.error.code)}">${xmlEscape(text)}</error>\n    </testcase>`,
+      xml: `    <testcase name="connection" classname="${attr(`${TOOL.name}.${targetName(t.target)}`)}" time="${seconds(t.durationMs)}">\n      <error message="${attr(message)}" type="${attr(t.error.code)}">${xmlEscape(text)}</error>\n    </testcase>`,
       failure: false,
       error: true,
       skipped: false,
@@ -88,7 +89,7 @@ function testsuite(t: TargetReport, ctx: ReportContext, timestamp: string): { xm
   }
   const count = (k: 'failure' | 'error' | 'skipped') => cases.filter((c) => c[k]).length;
   const totals = { tests: cases.length, failures: count('failure'), errors: count('error'), skipped: count('skipped') };
-  const name = `${t.target.label} (${t.facts?.database ?? t.target.connection.database})`;
+  const name = `${targetName(t.target)} (${t.facts?.database ?? t.target.connection.database})`;
   const props = [
     ['database', t.facts?.database ?? t.target.connection.database],
     // With several hosts, the one checked.

@@ -132,11 +132,13 @@ function computeDisplayPath(file: string, baseDir: string): { path: string; rela
   return { path: abs, relative: false };
 }
 
-/** `database`, then `schema` and `name` when the finding names a `schema.name` object. */
+/** `database` (the target's name when it has one), then `schema` and `name` when the finding names a `schema.name` object. */
 export function logicalPath(t: TargetReport, f: Finding): string[] {
   const database = t.facts?.database ?? t.target.connection.database;
+  // Several servers may each have a database of that name: in a run of many, the target's name leads.
+  const head = t.target.name ?? database;
   const object = f.object;
-  if (!object || object === database) return [database];
+  if (!object || object === database) return [head];
   const dot = object.indexOf('.');
-  return dot > 0 ? [database, object.slice(0, dot), object.slice(dot + 1)] : [database, object];
+  return dot > 0 ? [head, object.slice(0, dot), object.slice(dot + 1)] : [head, object];
 }

@@ -1,6 +1,7 @@
 // --format prometheus: the text exposition format, for node_exporter's textfile collector
 // (--collector.textfile.directory). Write it with --output DIR/pg_preflight.prom: the file is
 // replaced atomically, so the collector never reads half a file.
+import { targetName } from '../config/target.js';
 import type { Report } from '../runner.js';
 import { STATUSES } from '../types.js';
 import type { ReportContext } from './context.js';
@@ -33,13 +34,13 @@ export function renderPrometheus(report: Report, ctx: ReportContext = {}): strin
     out,
     'pg_preflight_check_status',
     'Result of each check on each database: 1, with the worst status it found as the status label; waived="true" when a rules-file waiver accepts those findings.',
-    checks.map(({ t, r }) => [{ database: t.target.label, check: r.id, status: seenStatus(r), waived: String(isWaived(r)) }, 1]),
+    checks.map(({ t, r }) => [{ database: targetName(t.target), check: r.id, status: seenStatus(r), waived: String(isWaived(r)) }, 1]),
   );
   metric(
     out,
     'pg_preflight_check_severity',
     `Worst status of each check that counts for --fail-on (waived findings do not), as a number: ${scale}.`,
-    checks.map(({ t, r }) => [{ database: t.target.label, check: r.id }, severity(countedStatus(r))]),
+    checks.map(({ t, r }) => [{ database: targetName(t.target), check: r.id }, severity(countedStatus(r))]),
   );
   const findings = new Map<string, { labels: Record<string, string>; count: number }>();
   for (const { t, r } of checks) {
@@ -61,7 +62,7 @@ export function renderPrometheus(report: Report, ctx: ReportContext = {}): strin
     out,
     'pg_preflight_database_up',
     '1 when pg-preflight reached the database and ran its checks, 0 when it could not connect.',
-    report.targets.map((t) => [{ database: t.target.label, datname: t.facts?.database ?? t.target.connection.database }, t.error ? 0 : 1]),
+    report.targets.map((t) => [{ database: targetName(t.target), datname: t.facts?.database ?? t.target.connection.database }, t.error ? 0 : 1]),
   );
   metric(out, 'pg_preflight_last_run_timestamp_seconds', 'When pg-preflight last finished a run, in seconds since the epoch.', [
     [undefined, Math.round((ctx.now ?? new Date()).getTime() / 1000)],

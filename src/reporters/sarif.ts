@@ -3,6 +3,7 @@
 // lacks a physical location, so every result has one: the homeserver.yaml line the target (or
 // the config key the finding names) comes from, else a stable path that names the database
 // object, `postgresql/<database>/<schema>/<object>`, beside the same place as a logical location.
+import { targetName } from '../config/target.js';
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { Report, TargetReport } from '../runner.js';
@@ -108,7 +109,7 @@ export function sarifReport(report: Report, ctx: ReportContext = {}) {
     // Identity, not position: check, database, code and object. A finding keeps its fingerprint
     // when others come and go, and when its status changes by degree (warning to error). Only
     // findings alike in all four are told apart by their order.
-    const key = [r.id, t.target.label, f.code, f.object ?? ''];
+    const key = [r.id, targetName(t.target), f.code, f.object ?? ''];
     const n = seenFingerprints.get(key.join('\0')) ?? 0;
     seenFingerprints.set(key.join('\0'), n + 1);
     const steps = f.remediation ?? [];
@@ -123,7 +124,7 @@ export function sarifReport(report: Report, ctx: ReportContext = {}) {
         ? { suppressions: [{ kind: 'external', status: 'accepted', justification: f.waived.expires ? `${f.waived.reason} (until ${f.waived.expires})` : f.waived.reason }] }
         : {}),
       properties: {
-        database: t.target.label,
+        database: targetName(t.target),
         code: f.code,
         status: f.status,
         ...(f.object ? { object: f.object } : {}),
@@ -141,8 +142,8 @@ export function sarifReport(report: Report, ctx: ReportContext = {}) {
     if (t.error) {
       notifications.push({
         level: 'error' as Level,
-        message: { text: `database ${t.target.label} could not be checked: ${t.error.message}` },
-        properties: { database: t.target.label, code: t.error.code },
+        message: { text: `database ${targetName(t.target)} could not be checked: ${t.error.message}` },
+        properties: { database: targetName(t.target), code: t.error.code },
       });
     }
     for (const r of t.results) {
@@ -151,9 +152,9 @@ export function sarifReport(report: Report, ctx: ReportContext = {}) {
         else if (f.status === 'skipped') {
           notifications.push({
             level: 'note' as Level,
-            message: { text: `${r.id} skipped on ${t.target.label}: ${f.message}` },
+            message: { text: `${r.id} skipped on ${targetName(t.target)}: ${f.message}` },
             associatedRule: { id: r.id, index: ruleIndex.get(r.id)! },
-            properties: { database: t.target.label },
+            properties: { database: targetName(t.target) },
           });
         }
       }

@@ -1,7 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { PreflightError } from '../errors.js';
 import type { Report, TargetReport } from '../runner.js';
-import { describeTarget } from '../config/target.js';
+import { describeTarget, targetName } from '../config/target.js';
 import { countedStatus } from '../rules/apply.js';
 import { STATUSES, statusAtLeast, type CheckResult, type Finding, type Remediation, type Status } from '../types.js';
 import { TOOL } from '../version.js';
@@ -93,7 +93,7 @@ function header(t: TargetReport, c: ChalkInstance): string {
   // Several hosts and none taken: all of them, as the error below names each.
   const where = !t.connectedTo && hosts.length > 1 ? hosts.map((h) => hostText({ host: h.hostaddr ?? h.host, port: h.port })).join(', ') : hostText(t.connectedTo ?? d);
   const server = t.facts ? `, PostgreSQL ${t.facts.version}` : '';
-  return c.bold(`Database ${t.target.label}: "${d.database}" at ${where} as ${d.user}${server}`);
+  return c.bold(`Database ${targetName(t.target)}: "${d.database}" at ${where} as ${d.user}${server}`);
 }
 
 /** With several hosts: which one was checked, and why not each of the others. */

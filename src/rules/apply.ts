@@ -1,5 +1,6 @@
 // Applying rules to a finished report: severity overrides, waivers, and the `rules` result that
 // reports expired waivers. A pure function of the report, the rules and "today".
+import { targetName, type DatabaseTarget } from '../config/target.js';
 import { summarize, type Report } from '../runner.js';
 import { STATUSES, type CheckResult, type Finding, type Status } from '../types.js';
 import type { Rules, RulesSummary, WaiverRule } from './types.js';
@@ -24,11 +25,19 @@ export function waiverExpired(waiver: Pick<WaiverRule, 'expires'>, now: Date): b
 // The status that counts for the exit code lives with the reporters, which all need it.
 export { countedStatus } from '../reporters/findings.js';
 
-function waiverMatches(w: WaiverRule, result: CheckResult, finding: Finding): boolean {
-  return w.check === result.id && (w.code === undefined || w.code === finding.code) && (w.object === undefined || w.object === finding.object) && (w.database === undefined || w.database === result.database);
+/**
+ * A waiver's `database:` names a target by its name in the run (`hs/a.yaml:master`) or by its
+ * Synapse label (`master`), which then means that database of every homeserver checked.
+ */
+function waiverNamesTarget(w: WaiverRule, target: DatabaseTarget): boolean {
+  return w.database === undefined || w.database === targetName(target) || w.database === target.label;
 }
 
-function applyToResult(result: CheckResult, rules: Rules, active: WaiverRule[], matched: Map<WaiverRule, number>): CheckResult {
+function waiverMatches(w: WaiverRule, target: DatabaseTarget, result: CheckResult, finding: Finding): boolean {
+  return w.check === result.id && (w.code === undefined || w.code === finding.code) && (w.object === undefined || w.object === finding.object) && waiverNamesTarget(w, target);
+}
+
+function applyToResult(target: DatabaseTarget, result: CheckResult, rules: Rules, active: WaiverRule[], matched: Map<WaiverRule, number>): CheckResult {
   const severity = rules.severity[result.id];
   let changed = false;
   const findings = result.findings.map((original) => {
@@ -37,7 +46,7 @@ function applyToResult(result: CheckResult, rules: Rules, active: WaiverRule[], 
       f = { ...f, status: severity, message: `${f.message} (set to ${severity} by ${rules.file ?? 'the rules'}; the check says ${f.status})` };
     }
     if (WAIVABLE.includes(f.status)) {
-      const w = active.find((x) => waiverMatches(x, result, f));
+      const w = active.find((x) => waiverMatches(x, target, result, f));
       if (w) {
         matched.set(w, (matched.get(w) ?? 0) + 1);
         f = { ...f, waived: { reason: w.reason, expires: w.expires } };
@@ -67,14 +76,14 @@ export function applyRules(report: Report, rules: Rules, now: Date = new Date())
   const active = rules.waivers.filter((w) => !waiverExpired(w, now));
   const expired = rules.waivers.filter((w) => waiverExpired(w, now));
   const matched = new Map<WaiverRule, number>();
-  const targets = report.targets.map((t) => ({ ...t, results: t.results.map((r) => applyToResult(r, rules, active, matched)) }));
+  const targets = report.targets.map((t) => ({ ...t, results: t.results.map((r) => applyToResult(t.target, r, rules, active, matched)) }));
 
-  // Expired waivers go to the database they name, else to the first one: once per run, in a
+  // Expired waivers go to the first database they name, else to the first one: once per run, in a
   // result every reporter shows like any check's.
   for (const target of targets) {
-    const mine = expired.filter((w) => (w.database !== undefined && w.database === target.target.label) || (target === targets[0] && !targets.some((t) => t.target.label === w.database)));
+    const mine = expired.filter((w) => (targets.find((t) => w.database !== undefined && waiverNamesTarget(w, t.target)) ?? targets[0]) === target);
     if (mine.length === 0) continue;
-    const result = summarize({ id: RULES_RESULT_ID, title: 'Rules file' }, target.target.label, mine.map((w) => expiredFinding(w, rules.file)), 0);
+    const result = summarize({ id: RULES_RESULT_ID, title: 'Rules file' }, targetName(target.target), mine.map((w) => expiredFinding(w, rules.file)), 0);
     target.results = [...target.results, result];
   }
 

@@ -15,7 +15,7 @@ export interface WaiverRule {
   code?: string;
   /** Matches Finding.object exactly; absent: every finding of the check. */
   object?: string;
-  /** Matches the database label (`master`, or a `databases:` key); absent: every database. */
+  /** Matches the target's name in a run of many (`hs/a.yaml:master`) or its label (`master`, or a `databases:` key); absent: every database. */
   database?: string;
   reason: string;
   /** YYYY-MM-DD: the waiver applies through that day (UTC) and stops applying the day after. */
