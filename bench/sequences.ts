@@ -97,18 +97,19 @@ function runCli(args: string[]): Run {
   return { wall, rssMb: rss ? Number(rss[1]) / 1024 : NaN, json: JSON.parse(r.stdout) };
 }
 
-function checkPostgres(server: ThrowawayServer, db: string): number | undefined {
+/** check_postgres's wall time, or why it failed (at 50,000 sequences: out of shared memory). */
+function checkPostgres(server: ThrowawayServer, db: string): number | string | undefined {
   if (!existsSync('/usr/bin/check_postgres')) return undefined;
   const t0 = performance.now();
   const r = spawnSync('/usr/bin/check_postgres', ['--action=sequence', `--host=${server.socketDir}`, `--port=${server.port}`, '--dbuser=postgres', `--dbname=${db}`], { encoding: 'utf8' });
   const wall = performance.now() - t0;
-  if (!/POSTGRES_SEQUENCE (OK|WARNING|CRITICAL)/.test(r.stdout)) throw new Error(`check_postgres failed: ${r.stdout}${r.stderr}`);
-  return wall;
+  if (/POSTGRES_SEQUENCE (OK|WARNING|CRITICAL)/.test(r.stdout)) return wall;
+  return /ERROR:\s*([^\n]+)/.exec(r.stdout + r.stderr)?.[1]?.trim() ?? 'failed';
 }
 
 async function measure(server: ThrowawayServer, db: string, runs: number) {
   const dsn = `postgresql://postgres@${server.host}:${server.port}/${db}`;
-  const samples: { wall: number; rss: number; roundTrips: number; drift: number; behind: number; status: string; cp?: number }[] = [];
+  const samples: { wall: number; rss: number; roundTrips: number; drift: number; behind: number; status: string; cp?: number | string }[] = [];
   for (let i = 0; i < runs; i++) {
     // Paired: ours and check_postgres one after the other, on the same warm database.
     const r = runCli(['check', '--dsn', dsn, '--only', 'sequence-drift', '--format', 'json']);
@@ -117,7 +118,8 @@ async function measure(server: ThrowawayServer, db: string, runs: number) {
     const behind = drift.findings.filter((f) => f.status === 'error').length;
     samples.push({ wall: r.wall, rss: r.rssMb, roundTrips: t.roundTrips, drift: drift.durationMs, behind, status: drift.status, cp: checkPostgres(server, db) });
   }
-  const cps = samples.map((s) => s.cp).filter((x): x is number => x !== undefined);
+  const cps = samples.map((s) => s.cp).filter((x): x is number => typeof x === 'number');
+  const cpError = samples.map((s) => s.cp).find((x): x is string => typeof x === 'string');
   return {
     wall: median(samples.map((s) => s.wall)),
     drift: median(samples.map((s) => s.drift)),
@@ -126,6 +128,7 @@ async function measure(server: ThrowawayServer, db: string, runs: number) {
     behind: samples[0]!.behind,
     status: samples[0]!.status,
     checkPostgres: cps.length ? median(cps) : undefined,
+    checkPostgresError: cpError,
   };
 }
 
@@ -197,7 +200,7 @@ async function main(): Promise<void> {
         const expected = Math.ceil(size / 7);
         const ratio = m.checkPostgres ? (m.wall / m.checkPostgres).toFixed(2) : 'n/a';
         console.log(
-          `${String(size).padStart(8)} ${String(expected).padStart(7)} ${String(m.behind).padStart(6)} ${`${Math.round(m.wall)} ms`.padStart(11)} ${`${Math.round(m.drift)} ms`.padStart(10)} ${String(m.roundTrips).padStart(12)} ${`${Math.round(m.rss)} MB`.padStart(9)} ${(m.checkPostgres ? `${Math.round(m.checkPostgres)} ms` : 'not installed').padStart(15)} ${ratio.padStart(6)}${m.behind === expected ? '' : '  MISSED SOME'}`,
+          `${String(size).padStart(8)} ${String(expected).padStart(7)} ${String(m.behind).padStart(6)} ${`${Math.round(m.wall)} ms`.padStart(11)} ${`${Math.round(m.drift)} ms`.padStart(10)} ${String(m.roundTrips).padStart(12)} ${`${Math.round(m.rss)} MB`.padStart(9)} ${(m.checkPostgres ? `${Math.round(m.checkPostgres)} ms` : m.checkPostgresError ? 'failed' : 'not installed').padStart(15)} ${ratio.padStart(6)}${m.behind === expected ? '' : '  MISSED SOME'}${m.checkPostgresError ? `  (check_postgres: ${m.checkPostgresError})` : ''}`,
         );
         if (size === 10_000) console.log(`         ${slowest(server, db)}`);
         await withClient(server, 'postgres', (c) => c.query(`DROP DATABASE ${db}`));
