@@ -4,6 +4,7 @@ import { codesOf } from '../codes.js';
 import { resolveTargets } from '../config/resolve.js';
 import { parseSetFlags } from '../params.js';
 import type { DatabaseTarget } from '../config/target.js';
+import type { SessionLimits } from '../connection-types.js';
 import { runChecks, type Report } from '../runner.js';
 import type { Check, CheckInputs, CheckOptions, CheckResult, ParamValues } from '../types.js';
 
@@ -26,6 +27,8 @@ export interface RunCheckOptions {
   options?: CheckOptions;
   /** Other checks to run in the same session (a check reading another's effect). */
   alongside?: Check[];
+  /** Session limits over the defaults (a short lock_timeout, say), as --lock-timeout and friends set them. */
+  limits?: Partial<SessionLimits>;
 }
 
 export interface CheckRun {
@@ -77,7 +80,7 @@ export async function runCheckOn(check: Check, targets: DatabaseTarget[], opts: 
   const set = opts.set && opts.set.length > 0 ? parseSetFlags(opts.set.map((s) => `${check.id}.${s}`), [check])[check.id] : undefined;
   const params = opts.params || set ? { [check.id]: { ...opts.params, ...set } } : undefined;
   const checks = [...(opts.alongside ?? []), check];
-  const report = await runChecks({ targets, checks, options: opts.options, inputs: opts.inputs, params });
+  const report = await runChecks({ targets, checks, limits: opts.limits, options: opts.options, inputs: opts.inputs, params });
   for (const t of report.targets) if (t.error) throw t.error;
   const results = report.targets.flatMap((x) => x.results.filter((r) => r.id === check.id));
   // Every database of a split config is held to the declaration, not only the first.
