@@ -7,12 +7,12 @@ import pg from 'pg';
 import yaml from 'js-yaml';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
 import CHECK from '../../checks/connection-budget.js';
-import { runCheck } from '../../src/testing/index.js';
+import { applyPrinted, runCheck } from '../../src/testing/index.js';
 import type { CheckResult, Finding, Remediation } from '../../src/types.js';
 import { FIXTURES, synapseSchemaSql } from '../helpers/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { applyYaml } from '../helpers/pasted.js';
-import { createDatabase, dsnFor, sharedServers } from '../helpers/servers.js';
+import { createDatabase, dsnFor, sharedServers, sql } from '../helpers/servers.js';
 import { matrixMajors, specFor } from '../helpers/matrix.js';
 
 const fixture = (name: string) => join(FIXTURES, 'config', name);
@@ -91,13 +91,10 @@ describe.each(matrixMajors())('connection-budget on PostgreSQL %i', (major) => {
     const alter = r.remediation.find((s) => s.kind === 'sql')!;
     expect(alter.text).toBe('ALTER SYSTEM SET max_connections = 36;');
     expect(alter.title).toMatch(/restart/);
-    const c = new pg.Client({ host: server.socketDir, port: server.port, user: 'postgres', database: 'postgres' });
-    await c.connect();
-    await c.query(alter.text);
-    const file = (await c.query("SELECT setting FROM pg_file_settings WHERE name = 'max_connections' AND applied IS NOT NULL ORDER BY seqno DESC LIMIT 1")).rows[0];
-    await c.query('ALTER SYSTEM RESET max_connections');
-    await c.end();
-    expect(file).toEqual({ setting: '36' });
+    expect(await applyPrinted(server, 'postgres', r, { filter: (s) => s === alter, silent: true })).toEqual([alter.text]);
+    const [read] = await sql(server, 'postgres', "SELECT setting FROM pg_file_settings WHERE name = 'max_connections' AND applied IS NOT NULL ORDER BY seqno DESC LIMIT 1");
+    await sql(server, 'postgres', 'ALTER SYSTEM RESET max_connections');
+    expect(read!.rows[0]).toEqual({ setting: '36' });
     // What the restart would give: a server with that max_connections.
     const bigger = await startThrowawayServer({ server: specFor(major), settings: { max_connections: 36 } });
     try {
