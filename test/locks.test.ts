@@ -4,11 +4,11 @@ import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { resolveTargets } from '../src/config/resolve.js';
 import { openSession } from '../src/connection.js';
-import { allChecks, selectChecks } from '../src/registry.js';
-import { runChecks } from '../src/runner.js';
+import SEQUENCE_DRIFT from '../checks/sequence-drift.js';
 import { SEQUENCE_CATALOG_SQL } from '../src/sequences/catalog-query.js';
 import { readSequenceStates } from '../src/sequences/state.js';
 import { gatherFacts } from '../src/facts.js';
+import { runCheck } from '../src/testing/index.js';
 import type { CheckResult, QueryFn } from '../src/types.js';
 import { fixtureSql } from './helpers/fixtures.js';
 import { createDatabase, dsnFor, sharedServers, type SharedServer } from './helpers/servers.js';
@@ -16,11 +16,7 @@ import { createDatabase, dsnFor, sharedServers, type SharedServer } from './help
 const LIMITS = { lockTimeoutMs: 300, statementTimeoutMs: 5000, connectTimeoutMs: 5000 };
 const targets = (server: SharedServer, db: string) => resolveTargets({ dsn: dsnFor(server, db), env: { HOME: '/nonexistent' } }).targets;
 
-async function drift(server: SharedServer, db: string): Promise<CheckResult> {
-  const report = await runChecks({ targets: targets(server, db), checks: selectChecks(allChecks(), ['sequence-drift']), limits: LIMITS });
-  if (report.targets[0]!.error) throw report.targets[0]!.error;
-  return report.targets[0]!.results[0]!;
-}
+const drift = async (server: SharedServer, db: string): Promise<CheckResult> => (await runCheck(SEQUENCE_DRIFT, server, db, { limits: LIMITS })).result;
 
 /** A second session, named like the tool a user would see in pg_stat_activity, holding a lock. */
 async function holdLock(server: SharedServer, db: string, table: string): Promise<{ pid: number; release(): Promise<void> }> {

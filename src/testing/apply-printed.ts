@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { findClientTools } from '../throwaway/binaries.js';
-import type { CheckResult, Remediation, RemediationKind } from '../types.js';
+import type { CheckResult, Finding, Remediation, RemediationKind } from '../types.js';
 import type { TestServer } from './run-check.js';
 
 const clientTools = findClientTools();
@@ -72,6 +72,8 @@ export interface ApplyOptions {
   databaseOf?: (step: Remediation) => string | undefined;
   /** Force node-postgres even when psql is installed. */
   withoutPsql?: boolean;
+  /** Fail when psql writes anything to stderr (a WARNING or NOTICE a user would see), not only on an error. */
+  silent?: boolean;
 }
 
 async function runSql(server: Pick<TestServer, 'host' | 'port'>, database: string, text: string, opts: ApplyOptions): Promise<void> {
@@ -86,6 +88,7 @@ async function runSql(server: Pick<TestServer, 'host' | 'port'>, database: strin
         env: { PATH: process.env.PATH, HOME: dir, PGCLIENTENCODING: 'UTF8' },
       });
       if (r.status !== 0) throw new Error(`psql failed (${r.status}) on:\n${text}\n${r.stderr}`);
+      if (opts.silent && r.stderr !== '') throw new Error(`psql printed on stderr for:\n${text}\n${r.stderr}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -95,7 +98,10 @@ async function runSql(server: Pick<TestServer, 'host' | 'port'>, database: strin
   await client.connect();
   try {
     await client.query("SET client_encoding = 'UTF8'");
+    const notices: string[] = [];
+    client.on('notice', (n) => notices.push(`${n.severity ?? 'NOTICE'}: ${n.message}`));
     for (const statement of splitStatements(text)) await client.query(statement);
+    if (opts.silent && notices.length > 0) throw new Error(`the server sent notices for:\n${text}\n${notices.join('\n')}`);
   } finally {
     await client.end();
   }
@@ -116,14 +122,17 @@ function runShell(script: string): void {
   }
 }
 
+/** What carries printed steps: a check's result, or one of its findings. */
+export type Printed = Pick<CheckResult, 'remediation'> | Pick<Finding, 'remediation'>;
+
 /** The printed steps `applyPrinted` would run, in order. */
-export function printedSteps(result: Pick<CheckResult, 'remediation'>, opts: ApplyOptions = {}): Remediation[] {
+export function printedSteps(result: Printed, opts: ApplyOptions = {}): Remediation[] {
   const kinds = opts.kinds ?? ['sql'];
-  return result.remediation.filter((s) => kinds.includes(s.kind) && (opts.filter?.(s) ?? true));
+  return (result.remediation ?? []).filter((s) => kinds.includes(s.kind) && (opts.filter?.(s) ?? true));
 }
 
 /** Runs every printed step of the kinds asked for, in order, as a user pasting them would; returns their texts. */
-export async function applyPrinted(server: Pick<TestServer, 'host' | 'port'>, database: string, result: Pick<CheckResult, 'remediation'>, opts: ApplyOptions = {}): Promise<string[]> {
+export async function applyPrinted(server: Pick<TestServer, 'host' | 'port'>, database: string, result: Printed, opts: ApplyOptions = {}): Promise<string[]> {
   const steps = printedSteps(result, opts);
   for (const step of steps) {
     if (step.kind === 'sql') await runSql(server, opts.databaseOf?.(step) ?? database, step.text, opts);

@@ -7,17 +7,17 @@ import pg from 'pg';
 import yaml from 'js-yaml';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
 import CHECK from '../../checks/connection-budget.js';
-import { runCheck } from '../../src/testing/index.js';
-import type { Finding, Remediation } from '../../src/types.js';
+import { applyPrinted, runCheck } from '../../src/testing/index.js';
+import type { CheckResult, Finding, Remediation } from '../../src/types.js';
 import { FIXTURES, synapseSchemaSql } from '../helpers/fixtures.js';
 import { runCli } from '../helpers/cli.js';
 import { applyYaml } from '../helpers/pasted.js';
-import { createDatabase, dsnFor, sharedServers } from '../helpers/servers.js';
+import { createDatabase, dsnFor, sharedServers, sql } from '../helpers/servers.js';
 import { matrixMajors, specFor } from '../helpers/matrix.js';
 
 const fixture = (name: string) => join(FIXTURES, 'config', name);
 
-interface Result {
+interface JsonResult {
   status: string;
   message: string;
   details: Record<string, unknown> | null;
@@ -30,9 +30,13 @@ describe.each(matrixMajors())('connection-budget on PostgreSQL %i', (major) => {
   const held: pg.Client[] = [];
   const dsn = () => dsnFor(server, 'postgres');
 
-  async function budget(config: string, workerConfigs: string[] = [], extra: string[] = [], on: ThrowawayServer = server): Promise<Result> {
-    const argv = ['--dsn', dsnFor(on, 'postgres'), '--config', config, ...workerConfigs.flatMap((w) => ['--worker-config', w]), ...extra, '--only', 'connection-budget', '--format', 'json'];
-    const r = await runCli(argv);
+  /** The check as the library runs it: the config's pools and workers, connecting to `on` as --dsn over --config would. */
+  const budget = async (config: string, workerConfigs: string[] = [], on: ThrowawayServer = server): Promise<CheckResult> =>
+    (await runCheck(CHECK, on, 'postgres', { configPaths: [config], dsnOverConfig: true, workerConfigs })).result;
+
+  /** The same through the command line and its JSON, for what only the CLI does: its flags. */
+  async function budgetViaCli(config: string, flags: string[]): Promise<JsonResult> {
+    const r = await runCli(['--dsn', dsn(), '--config', config, ...flags, '--only', 'connection-budget', '--format', 'json']);
     expect(r.stderr).toBe('');
     const doc = JSON.parse(r.stdout);
     expect(doc.error).toBeUndefined();
@@ -87,17 +91,14 @@ describe.each(matrixMajors())('connection-budget on PostgreSQL %i', (major) => {
     const alter = r.remediation.find((s) => s.kind === 'sql')!;
     expect(alter.text).toBe('ALTER SYSTEM SET max_connections = 36;');
     expect(alter.title).toMatch(/restart/);
-    const c = new pg.Client({ host: server.socketDir, port: server.port, user: 'postgres', database: 'postgres' });
-    await c.connect();
-    await c.query(alter.text);
-    const file = (await c.query("SELECT setting FROM pg_file_settings WHERE name = 'max_connections' AND applied IS NOT NULL ORDER BY seqno DESC LIMIT 1")).rows[0];
-    await c.query('ALTER SYSTEM RESET max_connections');
-    await c.end();
-    expect(file).toEqual({ setting: '36' });
+    expect(await applyPrinted(server, 'postgres', r, { filter: (s) => s === alter, silent: true })).toEqual([alter.text]);
+    const [read] = await sql(server, 'postgres', "SELECT setting FROM pg_file_settings WHERE name = 'max_connections' AND applied IS NOT NULL ORDER BY seqno DESC LIMIT 1");
+    await sql(server, 'postgres', 'ALTER SYSTEM RESET max_connections');
+    expect(read!.rows[0]).toEqual({ setting: '36' });
     // What the restart would give: a server with that max_connections.
     const bigger = await startThrowawayServer({ server: specFor(major), settings: { max_connections: 36 } });
     try {
-      const after = await budget(fixture('budget-main.yaml'), [fixture('budget-worker1.yaml'), fixture('budget-worker2.yaml')], [], bigger);
+      const after = await budget(fixture('budget-main.yaml'), [fixture('budget-worker1.yaml'), fixture('budget-worker2.yaml')], bigger);
       expect(after.status).toBe('ok');
     } finally {
       await bigger.stop();
@@ -105,10 +106,20 @@ describe.each(matrixMajors())('connection-budget on PostgreSQL %i', (major) => {
   });
 
   it('--workers N counts N more processes on the shared section', async () => {
-    const r = await budget(fixture('budget-main.yaml'), [], ['--workers', '2']);
+    const r = await budgetViaCli(fixture('budget-main.yaml'), ['--workers', '2']);
     expect(r.details).toMatchObject({ demand: 33 });
     expect(r.message).toMatch(/worker 1: master cp_max 10 \+ 1; worker 2: master cp_max 10 \+ 1/);
     expect(r.status).toBe('error');
+    // The library, given the same files and count, says the same.
+    const lib = (await runCheck(CHECK, server, 'postgres', { configPaths: [fixture('budget-main.yaml')], dsnOverConfig: true, workers: 2 })).result;
+    expect(lib.message).toBe(r.message);
+  });
+
+  it('--worker-config on the command line: the same count as the library gives', async () => {
+    const workers = [fixture('budget-worker1.yaml'), fixture('budget-worker2.yaml')];
+    const r = await budgetViaCli(fixture('budget-main.yaml'), workers.flatMap((w) => ['--worker-config', w]));
+    expect(r.details).toMatchObject({ demand: 26 });
+    expect(r.message).toBe((await budget(fixture('budget-main.yaml'), workers)).message);
   });
 
   it('a worker whose own section points at another server is not counted here', async () => {

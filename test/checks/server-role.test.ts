@@ -1,15 +1,13 @@
 // server-role: every read-only state is built in a real server (role and database settings on a
 // fresh role and database of the shared servers; ALTER SYSTEM, ALTER ROLE ALL and the standby on
 // private servers), the printed SQL is run with psql as a user would, and the check passes again.
-import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveTargets } from '../../src/config/resolve.js';
+import CHECK from '../../checks/server-role.js';
 import { quoteIdent, quoteLiteral } from '../../src/quote.js';
-import { allChecks, selectChecks } from '../../src/registry.js';
-import { runChecks } from '../../src/runner.js';
+import { applyPrinted, psqlPath, runCheckAt } from '../../src/testing/index.js';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
 import { findBaseBackup, startPrimary, startStandby } from '../../src/throwaway/standby.js';
 import type { CheckResult, Finding } from '../../src/types.js';
@@ -18,7 +16,7 @@ import { specFor } from '../helpers/matrix.js';
 
 type Server = { host: string; port: number };
 
-const PSQL = ['/usr/bin/psql', '/usr/lib/postgresql/15/bin/psql'].find((p) => existsSync(p));
+const PSQL = psqlPath();
 const noPsql = PSQL ? '' : ' (skipped: psql not installed)';
 const SYNAPSE_ERROR = 'cannot execute CREATE TABLE in a read-only transaction';
 
@@ -28,12 +26,7 @@ function dsn(server: Server, database: string, user = 'postgres', extra = ''): s
   return `host=${q(server.host)} port=${server.port} user=${q(user)} dbname=${q(database)} ${extra}`.trim();
 }
 
-async function check(server: Server, database: string, user = 'postgres', extra = ''): Promise<CheckResult> {
-  const { targets } = resolveTargets({ dsn: dsn(server, database, user, extra), env: { HOME: '/nonexistent' } });
-  const report = await runChecks({ targets, checks: selectChecks(allChecks(), ['server-role']) });
-  if (report.targets[0]!.error) throw report.targets[0]!.error;
-  return report.targets[0]!.results[0]!;
-}
+const check = async (server: Server, database: string, user = 'postgres', extra = ''): Promise<CheckResult> => (await runCheckAt(CHECK, dsn(server, database, user, extra))).result;
 
 function only(r: CheckResult, status: Finding['status']): Finding {
   const found = r.findings.filter((f) => f.status === status);
@@ -55,26 +48,8 @@ async function synapseFirstWrite(server: Server, database: string, user: string)
   }
 }
 
-/** Pastes the printed SQL into psql, which sends each statement on its own, as typed. */
-function psql(server: Server, database: string, script: string): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(PSQL!, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', server.host, '-p', String(server.port), '-U', 'postgres', '-d', database], {
-    input: script,
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH, HOME: '/nonexistent', PGCONNECT_TIMEOUT: '10' },
-  });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-function applySql(server: Server, database: string, f: Finding): string[] {
-  const steps = (f.remediation ?? []).filter((s) => s.kind === 'sql').map((s) => s.text);
-  expect(steps.length, JSON.stringify(f, null, 2)).toBeGreaterThan(0);
-  for (const text of steps) {
-    const r = psql(server, database, text);
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
-  }
-  return steps;
-}
+// The printed SQL pasted into psql, each statement on its own; a WARNING or NOTICE fails it too.
+const AS_PASTED = { silent: true } as const;
 
 /** pg_reload_conf() only signals the postmaster: wait until a new session sees the value. */
 async function waitForSetting(server: Server, expected: string): Promise<void> {
@@ -130,7 +105,7 @@ describe.each(sharedServers())('server-role on PostgreSQL $major (role and datab
         'Whether the server-wide value is on as well is hidden under these: run the check again after the fix.',
     );
     expect(f.details).toMatchObject({ defaultTransactionReadOnly: { value: 'on', source: 'user' }, levels: ['user'] });
-    expect(applySql(server, db, f)).toEqual([`BEGIN READ WRITE;\nALTER ROLE ${quoteIdent(role)} RESET default_transaction_read_only;\nCOMMIT;`]);
+    expect(await applyPrinted(server, db, f, AS_PASTED)).toEqual([`BEGIN READ WRITE;\nALTER ROLE ${quoteIdent(role)} RESET default_transaction_read_only;\nCOMMIT;`]);
 
     expect((await check(server, db, role)).status).toBe('ok');
     expect(await synapseFirstWrite(server, db, role)).toBe('written');
@@ -141,10 +116,10 @@ describe.each(sharedServers())('server-role on PostgreSQL $major (role and datab
     await sql(server, 'postgres', `ALTER DATABASE ${quoteIdent(db)} SET default_transaction_read_only = on`);
     const f = only(await check(server, db, role), 'error');
     expect(f.message).toContain(`default_transaction_read_only is on, set by ALTER DATABASE ${quoteIdent(db)} SET default_transaction_read_only: Synapse fails`);
-    const bare = psql(server, db, `ALTER DATABASE ${quoteIdent(db)} RESET default_transaction_read_only;`);
-    expect(bare.stderr).toContain('cannot execute ALTER DATABASE in a read-only transaction');
+    const bare = { remediation: [{ kind: 'sql' as const, text: `ALTER DATABASE ${quoteIdent(db)} RESET default_transaction_read_only;` }] };
+    await expect(applyPrinted(server, db, bare, AS_PASTED)).rejects.toThrow('cannot execute ALTER DATABASE in a read-only transaction');
 
-    expect(applySql(server, db, f)).toEqual([`BEGIN READ WRITE;\nALTER DATABASE ${quoteIdent(db)} RESET default_transaction_read_only;\nCOMMIT;`]);
+    expect(await applyPrinted(server, db, f, AS_PASTED)).toEqual([`BEGIN READ WRITE;\nALTER DATABASE ${quoteIdent(db)} RESET default_transaction_read_only;\nCOMMIT;`]);
     expect((await check(server, db, role)).status).toBe('ok');
     expect(await synapseFirstWrite(server, db, role)).toBe('written');
   });
@@ -161,7 +136,7 @@ describe.each(sharedServers())('server-role on PostgreSQL $major (role and datab
       `set by ALTER ROLE ${quoteIdent(role)} IN DATABASE ${quoteIdent(db)} SET default_transaction_read_only, and under it by ALTER ROLE ${quoteIdent(role)} SET default_transaction_read_only: Synapse fails`,
     );
     expect(f.message).not.toContain('run the check again');
-    expect(applySql(server, db, f)).toEqual([
+    expect(await applyPrinted(server, db, f, AS_PASTED)).toEqual([
       `BEGIN READ WRITE;\nALTER ROLE ${quoteIdent(role)} IN DATABASE ${quoteIdent(db)} RESET default_transaction_read_only;\nALTER ROLE ${quoteIdent(role)} RESET default_transaction_read_only;\nCOMMIT;`,
     ]);
     const after = await check(server, db, role);
@@ -211,7 +186,7 @@ describe.each(sharedServers().map((s) => s.major))('server-role on a private Pos
     expect(f.message).toContain(`set by ALTER SYSTEM (${join(server.dataDir, 'postgresql.auto.conf')}): Synapse fails`);
     expect(f.details).toMatchObject({ defaultTransactionReadOnly: { value: 'on', source: 'configuration file' }, levels: ['server'] });
     // psql's own session is read-only too: ALTER SYSTEM is allowed there, ALTER ROLE would not be.
-    expect(applySql(server, 'postgres', f)).toEqual(['ALTER SYSTEM RESET default_transaction_read_only;\nSELECT pg_reload_conf();']);
+    expect(await applyPrinted(server, 'postgres', f, AS_PASTED)).toEqual(['ALTER SYSTEM RESET default_transaction_read_only;\nSELECT pg_reload_conf();']);
     await waitForSetting(server, 'off');
     expect((await check(server, app.db, app.role)).status).toBe('ok');
     expect(await synapseFirstWrite(server, app.db, app.role)).toBe('written');
@@ -227,7 +202,7 @@ describe.each(sharedServers().map((s) => s.major))('server-role on a private Pos
     const f = only(await check(server, 'postgres'), 'error');
     expect(f.message).toContain(`set by ${conf} line ${line}: Synapse fails`);
     expect(f.remediation![0]!.title).toContain(`Override ${conf} line ${line} (or delete that line there and reload)`);
-    expect(applySql(server, 'postgres', f)).toEqual(['ALTER SYSTEM SET default_transaction_read_only = off;\nSELECT pg_reload_conf();']);
+    expect(await applyPrinted(server, 'postgres', f, AS_PASTED)).toEqual(['ALTER SYSTEM SET default_transaction_read_only = off;\nSELECT pg_reload_conf();']);
     await waitForSetting(server, 'off');
     expect((await check(server, app.db, app.role)).status).toBe('ok');
   });
@@ -236,7 +211,7 @@ describe.each(sharedServers().map((s) => s.major))('server-role on a private Pos
     await sql(server, 'postgres', 'ALTER ROLE ALL SET default_transaction_read_only = on');
     const f = only(await check(server, app.db, app.role), 'error');
     expect(f.message).toContain('set by ALTER ROLE ALL SET default_transaction_read_only: Synapse fails');
-    expect(applySql(server, 'postgres', f)).toEqual(['BEGIN READ WRITE;\nALTER ROLE ALL RESET default_transaction_read_only;\nCOMMIT;']);
+    expect(await applyPrinted(server, 'postgres', f, AS_PASTED)).toEqual(['BEGIN READ WRITE;\nALTER ROLE ALL RESET default_transaction_read_only;\nCOMMIT;']);
     expect((await check(server, app.db, app.role)).status).toBe('ok');
   });
 
@@ -301,7 +276,7 @@ describe.each(sharedServers().map((s) => s.major))('server-role on a streaming s
     const f = r.findings[1]!;
     expect(f.message).toContain(`set by ALTER ROLE ${quoteIdent(role)} SET default_transaction_read_only`);
     expect(f.remediation![0]!.title).toContain('on the primary (these settings replicate)');
-    applySql(primary!, db, f);
+    expect(await applyPrinted(primary!, db, f, AS_PASTED)).not.toEqual([]);
     await waitOnStandby(standby!, 'postgres', `NOT ${roleSetting}`);
     const after = await check(standby!, db, role);
     expect(after.findings.map((x) => x.status)).toEqual(['error']);

@@ -11,6 +11,8 @@ import {
   type SynapseRelease,
 } from '../../src/synapse/releases.js';
 import type { CheckOptions, CheckResult, Finding, Remediation } from '../../src/types.js';
+import CHECK from '../../checks/synapse-schema.js';
+import { runCheck as runCheckOnce } from '../../src/testing/index.js';
 import { runCheck } from '../helpers/check.js';
 import { runCli } from '../helpers/cli.js';
 import { FIXTURES, fixtureSql, synapseSchemaSql } from '../helpers/fixtures.js';
@@ -97,7 +99,14 @@ function homeserver(server: SharedServer, db: string, extra = ''): string {
   return writeConfig(`server_name: old.example\n${extra}database:\n  name: psycopg2\n  args:\n    user: postgres\n    dbname: ${db}\n    host: ${server.host}\n    port: ${server.port}\n`);
 }
 
-/** The CLI as a user runs it, so that --config and --worker-config reach the check the real way. */
+/** The check on what a homeserver.yaml (and worker files) name, as the CLI hands them over. */
+async function withConfig(config: string, opts: { workers?: string[]; synapseVersion?: string } = {}): Promise<CheckResult> {
+  const options = opts.synapseVersion ? { synapseVersion: opts.synapseVersion } : {};
+  // The database and server come from the config; runCheck's are not used for the connection.
+  return (await runCheckOnce(CHECK, { host: '', port: 0 }, '', { configPaths: [config], workerConfigs: opts.workers, options })).result;
+}
+
+/** The command line itself, for what only it gives: the exit code. */
 async function viaCli(config: string, extra: string[] = []): Promise<Json & { code: number }> {
   const r = await runCli(['--config', config, ...extra, '--only', ID, '--format', 'json']);
   expect(r.stderr).toBe('');
@@ -233,35 +242,34 @@ describe.each(sharedServers())('synapse-schema on PostgreSQL $major', (server) =
   it('a worker as each release decides: 1.20 to 1.46 refuse any other schema_version, 1.47+ only an older one, before 1.20 none', async () => {
     const db = await createDatabase(server, 'ss_worker_eras', { setup: schemaWith(57) });
     const config = homeserver(server, db);
-    const worker = ['--worker-config', WORKER];
     // Schema 57 under 1.19.0 (58): the upgrade, and no worker refusal yet.
-    expect((await viaCli(config, [...worker, '--synapse-version', '1.19.0'])).findings.map((f) => f.status)).toEqual(['info']);
-    expect((await viaCli(config, [...worker, '--synapse-version', '1.20.0'])).findings.map((f) => f.status)).toEqual(['error', 'info']);
+    expect((await withConfig(config, { workers: [WORKER], synapseVersion: '1.19.0' })).findings.map((f) => f.status)).toEqual(['info']);
+    expect((await withConfig(config, { workers: [WORKER], synapseVersion: '1.20.0' })).findings.map((f) => f.status)).toEqual(['error', 'info']);
     await sql(server, db, 'UPDATE schema_version SET version = 65; CREATE TABLE schema_compat_version (lock char(1) NOT NULL DEFAULT \'X\' UNIQUE, compat_version integer NOT NULL); INSERT INTO schema_compat_version (compat_version) VALUES (60)');
-    const older = await viaCli(config, [...worker, '--synapse-version', '1.44.0']);
+    const older = await withConfig(config, { workers: [WORKER], synapseVersion: '1.44.0' });
     expect(older.findings.map((f) => f.status)).toEqual(['error', 'warning']);
     expect(older.findings[0]!.message).toContain('schema_version 65 is not its SCHEMA_VERSION 64');
-    expect((await viaCli(config, [...worker, '--synapse-version', '1.46.0'])).status).toBe('ok');
-    expect((await viaCli(config, [...worker, '--synapse-version', '1.45.0'])).status).toBe('error');
+    expect((await withConfig(config, { workers: [WORKER], synapseVersion: '1.46.0' })).status).toBe('ok');
+    expect((await withConfig(config, { workers: [WORKER], synapseVersion: '1.45.0' })).status).toBe('error');
     // 1.47 kept SCHEMA_VERSION 65 and only refuses an older schema: a newer one is the main process's downgrade warning alone.
     await sql(server, db, 'UPDATE schema_version SET version = 66');
-    expect((await viaCli(config, [...worker, '--synapse-version', '1.47.0'])).findings.map((f) => f.status)).toEqual(['warning']);
+    expect((await withConfig(config, { workers: [WORKER], synapseVersion: '1.47.0' })).findings.map((f) => f.status)).toEqual(['warning']);
   });
 
   it('a worker on an empty database: error; a worker_app of synapse.app.homeserver is the main process', async () => {
     const db = await createDatabase(server, 'ss_worker_empty');
     const config = homeserver(server, db);
-    const r = await viaCli(config, ['--worker-config', WORKER]);
+    const r = await withConfig(config, { workers: [WORKER] });
     expect(r.status).toBe('error');
     expect(r.message).toContain('the database is empty (no schema_version row); start the main process first. Synapse says "Uninitialised database: run the main synapse process');
     const mainApp = writeConfig('worker_app: synapse.app.homeserver\n', 'main.yaml');
-    expect((await viaCli(config, ['--worker-config', mainApp])).status).toBe('info');
+    expect((await withConfig(config, { workers: [mainApp] })).status).toBe('info');
   });
 
   it('server_name changed: error naming both names; the printed server_name makes it pass', async () => {
     const db = await createDatabase(server, 'ss_name', { setup: [fixtureSql('synapse/schema.sql'), fixtureSql('synapse-schema/users.sql')].join('\n') });
     const config = applyYaml(homeserver(server, db), 'server_name: new.example');
-    const r = await viaCli(config);
+    const r = await withConfig(config);
     expect(r.status).toBe('error');
     expect(r.message).toContain(
       'server_name changed: homeserver.yaml says new.example, but the users in this database are on old.example (@alice:old.example). ' +
@@ -269,7 +277,7 @@ describe.each(sharedServers())('synapse-schema on PostgreSQL $major', (server) =
     );
     const fix = r.remediation.find((s) => s.kind === 'config')!;
     expect(fix.text).toBe('server_name: "old.example"');
-    const fixed = await viaCli(applyYaml(config, fix.text));
+    const fixed = await withConfig(applyYaml(config, fix.text));
     expect(fixed.status).toBe('ok');
     expect(fixed.message).toContain('server_name old.example matches the users');
   });
@@ -279,8 +287,8 @@ describe.each(sharedServers())('synapse-schema on PostgreSQL $major', (server) =
       setup: [fixtureSql('synapse/schema.sql'), fixtureSql('synapse-schema/users.sql'), fixtureSql('synapse-schema/foreign-user.sql'), 'UPDATE schema_version SET version = 58'].join('\n'),
     });
     const config = homeserver(server, db);
-    expect((await viaCli(config, ['--synapse-version', '1.25.0'])).status).toBe('ok');
-    const old = await viaCli(config, ['--synapse-version', '1.19.0']);
+    expect((await withConfig(config, { synapseVersion: '1.25.0' })).status).toBe('ok');
+    const old = await withConfig(config, { synapseVersion: '1.19.0' });
     expect(old.status).toBe('error');
     expect(old.message).toContain('the users in this database are on elsewhere.example (@mallory:elsewhere.example)');
     expect(old.message).toContain('You cannot changed a synapse server_name');
@@ -289,14 +297,14 @@ describe.each(sharedServers())('synapse-schema on PostgreSQL $major', (server) =
   it('a server_name with a quote is compared as a literal, and a user id without ":" is Synapse\'s "Invalid ID"', async () => {
     const db = await createDatabase(server, 'ss_name_quote', { setup: [fixtureSql('synapse/schema.sql'), "INSERT INTO users (name) VALUES ('@o''neil:o''neil.example');", 'UPDATE schema_version SET version = 58'].join('\n') });
     const config = applyYaml(homeserver(server, db), `server_name: "o'neil.example"`);
-    expect((await viaCli(config, ['--synapse-version', '1.19.0'])).status).toBe('ok');
-    expect((await viaCli(config, ['--synapse-version', '1.25.0'])).status).toBe('ok');
+    expect((await withConfig(config, { synapseVersion: '1.19.0' })).status).toBe('ok');
+    expect((await withConfig(config, { synapseVersion: '1.25.0' })).status).toBe('ok');
     await sql(server, db, "DELETE FROM users; INSERT INTO users (name) VALUES ('admin')");
-    const r = await viaCli(config, ['--synapse-version', '1.25.0']);
+    const r = await withConfig(config, { synapseVersion: '1.25.0' });
     expect(r.status).toBe('error');
     expect(r.message).toContain('user admin in users has no ":"');
     await sql(server, db, 'DELETE FROM users');
-    expect((await viaCli(config, ['--synapse-version', '1.25.0'])).status).toBe('ok');
+    expect((await withConfig(config, { synapseVersion: '1.25.0' })).status).toBe('ok');
   });
 
   it('a role that may not read users: server_name is not compared, and it says why', async () => {
@@ -306,7 +314,7 @@ describe.each(sharedServers())('synapse-schema on PostgreSQL $major', (server) =
     });
     try {
       const config = applyYaml(homeserver(server, db), `database: {args: {user: ${role}}}\nserver_name: new.example`);
-      const r = await viaCli(config);
+      const r = await withConfig(config);
       expect(r.findings.map((f) => f.status)).toEqual(['info']);
       expect(r.message).toBe(`server_name not compared with the users: ${role} may not read users (run pg-preflight as the database user Synapse uses)`);
     } finally {

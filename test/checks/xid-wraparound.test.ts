@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
-import type { CheckResult } from '../../src/types.js';
+import type { CheckResult, Remediation } from '../../src/types.js';
 import { fixtureSql } from '../helpers/fixtures.js';
 import { sharedServers, sql, withClient } from '../helpers/servers.js';
 import { clientTools } from '../helpers/shell.js';
@@ -35,18 +35,14 @@ async function databases(server: Server): Promise<string[]> {
   return r!.rows.map((row) => row.datname as string);
 }
 
+/** Where a printed step's title says it runs ("in database x", "connected to database x"). */
+const databaseInTitle = { databaseOf: (step: Remediation) => /(?:in|connected to) database ([^\s,:]+)/.exec(step.title ?? '')?.[1] };
+
 /**
- * Executes the printed remediation in order, as a user would: SQL in the database its title
- * names, shell lines as pasted, and for a database that takes no connections the freeze its text
- * leaves to autovacuum (off on these servers, so the test stands in for it).
+ * For a database that takes no connections the printed text leaves the freeze to autovacuum,
+ * which is off on these servers: the test stands in for it. This applies nothing printed.
  */
-/**
- * The printed SQL (in the database its title names) and shell steps, applied as a user would;
- * then, for a database that takes no connections, the freeze its text leaves to autovacuum
- * (off on these servers, so the test stands in for it).
- */
-async function applyWithAutovacuum(server: Server, r: CheckResult, current: string): Promise<void> {
-  await applyPrinted(server, current, r, { kinds: ['sql', 'shell'], databaseOf: (step) => /(?:in|connected to) database ([^\s,:]+)/.exec(step.title ?? '')?.[1] });
+async function autovacuumFreezesClosedDatabases(server: Server, r: CheckResult): Promise<void> {
   for (const step of r.remediation) if (step.kind === 'text' && /does not accept connections/.test(step.text)) await freezeDatabase(server, step.text.split(' ')[0]!);
 }
 
@@ -91,7 +87,8 @@ describe.each(matrixMajors())('xid-wraparound on PostgreSQL %i, aged', (major) =
     expect(((await runCheck(CHECK, server, 'aged', { set: ['warning_age=2000', 'error_age=2500'] })).result).status).toBe('error');
     expect(r.remediation.map((s) => s.text)).toEqual(['VACUUM (FREEZE, VERBOSE) "public"."Old ""events""";']);
 
-    await applyWithAutovacuum(server, r, 'aged');
+    await applyPrinted(server, 'aged', r, { kinds: ['sql', 'shell'], ...databaseInTitle });
+    await autovacuumFreezesClosedDatabases(server, r);
     const after = (await runCheck(CHECK, server, 'aged', { set: LOW })).result;
     expect(after.status).toBe('ok');
   });
@@ -143,7 +140,8 @@ describe.each(matrixMajors())('xid-wraparound on PostgreSQL %i, aged', (major) =
     const asPlain = (await runCheck(CHECK, s, 'held', { set: LOW, user: 'plain' })).result;
     expect(asPlain.findings.find((f) => /^backend \d+$/.test(f.object ?? ''))?.message).toMatch(/^the transaction of backend \d+ \(user postgres, database held, application "left open", state hidden from this role\), 3,0\d\d transactions old/);
 
-    await applyWithAutovacuum(s, r, 'held');
+    await applyPrinted(s, 'held', r, { kinds: ['sql', 'shell'], ...databaseInTitle });
+    await autovacuumFreezesClosedDatabases(s, r);
     await idle.end().catch(() => undefined);
     const after = (await runCheck(CHECK, s, 'held', { set: LOW })).result;
     expect(after.status, after.message).toBe('ok');
