@@ -10,7 +10,7 @@
 //   npm run build && node dist/bench/fix.js [--major 18] [--size 10000] [--every 7] [--runs 3] [--jit-off]
 //
 // --jit-off starts the server with jit = off (a Debian build has LLVM; the embedded ones do not).
-import pg from 'pg';
+import { buildSerialTables, DEFAULT_SETTINGS, withClient } from './serial-tables.js';
 import { resolveTargets } from '../src/config/resolve.js';
 import { fixingChecks, fixSequences } from '../src/fix.js';
 import { runChecks } from '../src/runner.js';
@@ -24,37 +24,6 @@ function parseArgs(argv: string[]) {
   return { jitOff: argv.includes('--jit-off'), major: Number(value('major') ?? 18), size: Number(value('size') ?? 10_000), every: Number(value('every') ?? 7), runs: Number(value('runs') ?? 3) };
 }
 
-// PostgreSQL's own defaults, where the throwaway server's differ (it trims them for tests).
-const DEFAULT_SETTINGS = { shared_buffers: '128MB', max_connections: 100 };
-const TABLES_PER_TRANSACTION = 250;
-
-async function withClient<T>(server: ThrowawayServer, database: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ host: server.host, port: server.port, user: 'postgres', database });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function build(server: ThrowawayServer, size: number, every: number): Promise<string> {
-  const db = `fix_${size}`;
-  await withClient(server, 'postgres', (c) => c.query(`CREATE DATABASE ${db} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`));
-  await withClient(server, db, async (c) => {
-    for (let from = 0; from < size; from += TABLES_PER_TRANSACTION) {
-      const sql = ['BEGIN'];
-      for (let i = from; i < Math.min(size, from + TABLES_PER_TRANSACTION); i++) {
-        sql.push(`CREATE TABLE t${i} (id serial PRIMARY KEY, v int)`);
-        sql.push(i % every === 0 ? `INSERT INTO t${i} (id, v) VALUES (1, 1), (2, 2), (3, 3)` : `INSERT INTO t${i} (v) VALUES (1), (2), (3)`);
-      }
-      sql.push('COMMIT');
-      await c.query(sql.join(';\n'));
-    }
-    await c.query('VACUUM ANALYZE');
-  });
-  return db;
-}
 
 /** Puts the lagging sequences back before their rows, a few hundred per transaction. */
 async function reset(server: ThrowawayServer, db: string, size: number, every: number): Promise<void> {
@@ -77,7 +46,7 @@ async function main(): Promise<void> {
   const server = await startThrowawayServer({ major: args.major, settings: args.jitOff ? { ...DEFAULT_SETTINGS, jit: 'off' } : DEFAULT_SETTINGS });
   try {
     const t0 = performance.now();
-    const db = await build(server, args.size, args.every);
+    const db = await buildSerialTables(server, `fix_${args.size}`, args.size, args.every, 'rows');
     console.log(`PostgreSQL ${server.version}, ${args.size} serial tables, one in ${args.every} behind; default lock settings${args.jitOff ? ', jit off' : ''}; built in ${Math.round(performance.now() - t0)} ms; median of ${args.runs} runs`);
     const dsn = `postgresql://postgres@${server.host}:${server.port}/${db}`;
     const { targets } = resolveTargets({ dsn, env: {} });

@@ -13,7 +13,7 @@
 // server whose lock table is raised so that they can finish at all: one query_to_xml statement
 // over the catalog, and one UNION ALL message without savepoints; and the floor any per-table
 // read has, opening and planning a query on each table without reading it.
-import pg from 'pg';
+import { buildSerialTables, DEFAULT_SETTINGS, withClient } from './serial-tables.js';
 import { startThrowawayServer, type ThrowawayServer } from '../src/throwaway/server.js';
 import { systemServerMajors } from '../src/throwaway/binaries.js';
 import { spawnSync } from 'node:child_process';
@@ -40,39 +40,6 @@ function parseArgs(argv: string[]): Args {
   };
 }
 
-// PostgreSQL's own defaults, where the throwaway server's differ (it trims them for tests).
-const DEFAULT_SETTINGS = { shared_buffers: '128MB', max_connections: 100 };
-const TABLES_PER_TRANSACTION = 250;
-
-async function withClient<T>(server: ThrowawayServer, database: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ host: server.host, port: server.port, user: 'postgres', database });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function build(server: ThrowawayServer, size: number): Promise<string> {
-  const db = `seq_${size}`;
-  await withClient(server, 'postgres', (c) => c.query(`CREATE DATABASE ${db} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`));
-  await withClient(server, db, async (c) => {
-    for (let from = 0; from < size; from += TABLES_PER_TRANSACTION) {
-      const sql = ['BEGIN'];
-      for (let i = from; i < Math.min(size, from + TABLES_PER_TRANSACTION); i++) {
-        sql.push(`CREATE TABLE t${i} (id serial PRIMARY KEY, v int)`);
-        // One table in seven got rows with explicit ids (a restore without sequence values): its
-        // sequence is behind. The rest are empty, as most tables of a large schema are.
-        if (i % 7 === 0) sql.push(`INSERT INTO t${i} (id, v) VALUES (1, 1), (2, 2), (3, 3)`);
-      }
-      sql.push('COMMIT');
-      await c.query(sql.join(';\n'));
-    }
-    await c.query('VACUUM ANALYZE');
-  });
-  return db;
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -151,7 +118,7 @@ function slowest(server: ThrowawayServer, db: string): string {
 async function compare(spec: string, size: number): Promise<void> {
   const server = await startThrowawayServer({ server: spec, settings: { ...DEFAULT_SETTINGS, max_locks_per_transaction: 1024 } });
   try {
-    const db = await build(server, size);
+    const db = await buildSerialTables(server, `seq_${size}`, size, 7, 'empty');
     const time = async (label: string, sql: string) => {
       await withClient(server, db, async (c) => {
         await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -195,7 +162,7 @@ async function main(): Promise<void> {
       console.log(`\n${server.name}: jit ${jit ?? 'absent'}, shared_buffers ${DEFAULT_SETTINGS.shared_buffers}, max_connections ${DEFAULT_SETTINGS.max_connections}, max_locks_per_transaction 64 (defaults); median of ${args.runs} runs`);
       console.log(`${'tables'.padStart(8)} ${'behind'.padStart(7)} ${'found'.padStart(6)} ${'check wall'.padStart(11)} ${'seq-drift'.padStart(10)} ${'round trips'.padStart(12)} ${'peak RSS'.padStart(9)} ${'check_postgres'.padStart(15)} ${'ratio'.padStart(6)}`);
       for (const size of args.sizes) {
-        const db = await build(server, size);
+        const db = await buildSerialTables(server, `seq_${size}`, size, 7, 'empty');
         const m = await measure(server, db, args.runs);
         const expected = Math.ceil(size / 7);
         const ratio = m.checkPostgres ? (m.wall / m.checkPostgres).toFixed(2) : 'n/a';
