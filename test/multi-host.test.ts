@@ -13,11 +13,11 @@ import { quoteIdent } from '../src/quote.js';
 import { allChecks, selectChecks } from '../src/registry.js';
 import { runChecks, type TargetReport } from '../src/runner.js';
 import { freePort, type ThrowawayServer } from '../src/throwaway/server.js';
-import { findBaseBackup, startPrimary, startStandby } from '../src/throwaway/standby.js';
 import { runCli } from './helpers/cli.js';
 import { specFor } from './helpers/matrix.js';
 import { startPasswordServer } from './helpers/password-server.js';
 import { sharedServers, sql, uniqueName, type SharedServer } from './helpers/servers.js';
+import { streamingPair } from './helpers/standby.js';
 
 type Server = { host: string; port: number };
 const noEnv = { HOME: '/nonexistent' };
@@ -238,79 +238,68 @@ describe('a failure libpq does not pass over', () => {
 });
 
 describe.each(sharedServers().map((s) => s.major))('several hosts with a streaming standby of PostgreSQL %i', (major) => {
-  const basebackup = findBaseBackup(major);
-  const why = basebackup ? `(pg_basebackup: ${basebackup})` : `(skipped: no pg_basebackup for PostgreSQL ${major} or newer is installed; the npm server builds ship none)`;
-  let primary: ThrowawayServer | undefined;
-  let standby: ThrowawayServer | undefined;
-  beforeAll(async () => {
-    if (!basebackup) return;
-    primary = await startPrimary({ server: specFor(major) });
-    standby = await startStandby(primary, basebackup);
-  });
-  afterAll(async () => {
-    await standby?.stop();
-    await primary?.stop();
-  });
+  const pair = streamingPair(major);
+  const { basebackup, why } = pair;
 
   it.skipIf(!basebackup)(`host=standby,primary target_session_attrs=read-write: the primary, the standby passed over as read-only, in recovery ${why}`, async () => {
-    const t = connected(await checkRole(hostList([standby!, primary!], 'target_session_attrs=read-write')));
-    expect(t.connectedTo).toEqual({ host: '127.0.0.1', port: primary!.port, why: 'the first host whose sessions are read-write (target_session_attrs=read-write)' });
+    const t = connected(await checkRole(hostList([pair.standby(), pair.primary()], 'target_session_attrs=read-write')));
+    expect(t.connectedTo).toEqual({ host: '127.0.0.1', port: pair.primary().port, why: 'the first host whose sessions are read-write (target_session_attrs=read-write)' });
     expect(t.passedOver).toEqual([
       {
         host: '127.0.0.1',
-        port: standby!.port,
+        port: pair.standby().port,
         code: 'host-read-only',
         reason: 'read-only: it is a standby (in recovery), so every session there is read-only; libpq says "session is read-only"',
       },
     ]);
     // server-role checks the chosen host, the primary.
     expect(t.results[0]!.status).toBe('ok');
-    expect(t.results[0]!.message).toMatch(new RegExp(`^127\\.0\\.0\\.1:${primary!.port} \\(database "postgres"\\) is a primary \\(not in recovery\\)`));
+    expect(t.results[0]!.message).toMatch(new RegExp(`^127\\.0\\.0\\.1:${pair.primary().port} \\(database "postgres"\\) is a primary \\(not in recovery\\)`));
   });
 
   it.skipIf(!basebackup)(`target_session_attrs=primary: the same choice, for "server is in hot standby mode" ${why}`, async () => {
-    const t = connected(await checkRole(hostList([standby!, primary!], 'target_session_attrs=primary')));
-    expect(t.connectedTo).toMatchObject({ port: primary!.port });
-    expect(t.passedOver).toEqual([{ host: '127.0.0.1', port: standby!.port, code: 'host-standby', reason: 'a standby (in recovery); libpq says "server is in hot standby mode"' }]);
+    const t = connected(await checkRole(hostList([pair.standby(), pair.primary()], 'target_session_attrs=primary')));
+    expect(t.connectedTo).toMatchObject({ port: pair.primary().port });
+    expect(t.passedOver).toEqual([{ host: '127.0.0.1', port: pair.standby().port, code: 'host-standby', reason: 'a standby (in recovery); libpq says "server is in hot standby mode"' }]);
   });
 
   it.skipIf(!basebackup)(`target_session_attrs=any: the first host that accepts, standby or not; server-role then reports the standby ${why}`, async () => {
-    const t = connected(await checkRole(hostList([standby!, primary!])));
-    expect(t.connectedTo).toMatchObject({ port: standby!.port, why: 'the first host that accepted the connection' });
+    const t = connected(await checkRole(hostList([pair.standby(), pair.primary()])));
+    expect(t.connectedTo).toMatchObject({ port: pair.standby().port, why: 'the first host that accepted the connection' });
     expect(t.passedOver).toEqual([]);
     expect(t.results[0]!.status).toBe('error');
-    expect(t.results[0]!.message).toContain(`127.0.0.1:${standby!.port} (database "postgres") is a standby`);
+    expect(t.results[0]!.message).toContain(`127.0.0.1:${pair.standby().port} (database "postgres") is a standby`);
   });
 
   it.skipIf(!basebackup).each(['standby', 'read-only', 'prefer-standby'])(`host=primary,standby target_session_attrs=%s: the standby ${why}`, async (attrs) => {
-    const t = connected(await checkRole(hostList([primary!, standby!], `target_session_attrs=${attrs}`)));
-    expect(t.connectedTo).toMatchObject({ host: '127.0.0.1', port: standby!.port });
+    const t = connected(await checkRole(hostList([pair.primary(), pair.standby()], `target_session_attrs=${attrs}`)));
+    expect(t.connectedTo).toMatchObject({ host: '127.0.0.1', port: pair.standby().port });
     expect(t.passedOver).toHaveLength(1);
-    expect(t.passedOver![0]).toMatchObject({ port: primary!.port, code: attrs === 'read-only' ? 'host-not-read-only' : 'host-not-standby' });
+    expect(t.passedOver![0]).toMatchObject({ port: pair.primary().port, code: attrs === 'read-only' ? 'host-not-read-only' : 'host-not-standby' });
     // server-role on the chosen standby: what the target asks for, so info.
     expect(t.results[0]!.status).toBe('info');
-    expect(t.results[0]!.message).toContain(`127.0.0.1:${standby!.port} (database "postgres") is a standby, as target_session_attrs=${attrs} asks`);
+    expect(t.results[0]!.message).toContain(`127.0.0.1:${pair.standby().port} (database "postgres") is a standby, as target_session_attrs=${attrs} asks`);
   });
 
   it.skipIf(!basebackup)(`no host of the kind asked for: one exit-3 error naming each host and why ${why}`, async () => {
-    const t = await checkRole(hostList([standby!, standby!], 'target_session_attrs=read-write'));
+    const t = await checkRole(hostList([pair.standby(), pair.standby()], 'target_session_attrs=read-write'));
     expect(t.error?.exitCode).toBe(3);
     expect(t.error?.code).toBe('connect-no-suitable-host');
-    const refusal = `127.0.0.1:${standby!.port}: read-only: it is a standby (in recovery), so every session there is read-only; libpq says "session is read-only"`;
+    const refusal = `127.0.0.1:${pair.standby().port}: read-only: it is a standby (in recovery), so every session there is read-only; libpq says "session is read-only"`;
     expect(t.error?.message).toBe(`none of the 2 hosts would do (tried in order, as libpq does, for target_session_attrs=read-write): ${refusal}; ${refusal}`);
     expect(t.error?.remediation[0]?.text).toContain('patronictl list');
   });
 
   // Last: it stops the standby.
   it.skipIf(!basebackup)(`prefer-standby with the standby down: the primary, on the second pass ${why}`, async () => {
-    await standby!.stop();
-    const t = connected(await checkRole(hostList([standby!, primary!], 'target_session_attrs=prefer-standby')));
+    await pair.standby().stop();
+    const t = connected(await checkRole(hostList([pair.standby(), pair.primary()], 'target_session_attrs=prefer-standby')));
     expect(t.connectedTo).toEqual({
       host: '127.0.0.1',
-      port: primary!.port,
+      port: pair.primary().port,
       why: 'no standby took the connection, so the first host that did (target_session_attrs=prefer-standby: standbys first, then any server)',
     });
-    expect(t.passedOver).toEqual([{ host: '127.0.0.1', port: standby!.port, code: 'connect-refused', reason: 'connection refused: nothing listens there' }]);
+    expect(t.passedOver).toEqual([{ host: '127.0.0.1', port: pair.standby().port, code: 'connect-refused', reason: 'connection refused: nothing listens there' }]);
     expect(t.results[0]!.status).toBe('ok');
   });
 });

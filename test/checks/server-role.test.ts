@@ -9,10 +9,10 @@ import CHECK from '../../checks/server-role.js';
 import { quoteIdent, quoteLiteral } from '../../src/quote.js';
 import { applyPrinted, psqlPath, runCheckAt } from '../../src/testing/index.js';
 import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
-import { findBaseBackup, startPrimary, startStandby } from '../../src/throwaway/standby.js';
 import type { CheckResult, Finding } from '../../src/types.js';
 import { sharedServers, sql, uniqueName } from '../helpers/servers.js';
 import { specFor } from '../helpers/matrix.js';
+import { streamingPair } from '../helpers/standby.js';
 
 type Server = { host: string; port: number };
 
@@ -230,32 +230,21 @@ describe.each(sharedServers().map((s) => s.major))('server-role on a private Pos
 });
 
 describe.each(sharedServers().map((s) => s.major))('server-role on a streaming standby of PostgreSQL %i', (major) => {
-  const basebackup = findBaseBackup(major);
-  const why = basebackup ? `(pg_basebackup: ${basebackup})` : `(skipped: no pg_basebackup of PostgreSQL ${major} or newer is installed; the npm server builds ship none)`;
-  let primary: ThrowawayServer | undefined;
-  let standby: ThrowawayServer | undefined;
-  beforeAll(async () => {
-    if (!basebackup) return;
-    primary = await startPrimary({ server: specFor(major) });
-    standby = await startStandby(primary, basebackup);
-  });
-  afterAll(async () => {
-    await standby?.stop();
-    await primary?.stop();
-  });
+  const pair = streamingPair(major);
+  const { basebackup, why } = pair;
 
   it.skipIf(!basebackup)(`a standby: error naming it and the primary it streams from; pointed at that primary, ok ${why}`, async () => {
-    expect(await synapseFirstWrite(standby!, 'postgres', 'postgres')).toBe(SYNAPSE_ERROR);
-    const r = await check(standby!, 'postgres');
+    expect(await synapseFirstWrite(pair.standby(), 'postgres', 'postgres')).toBe(SYNAPSE_ERROR);
+    const r = await check(pair.standby(), 'postgres');
     expect(r.status).toBe('error');
     const f = only(r, 'error');
     expect(f.message).toBe(
-      `127.0.0.1:${standby!.port} (database "postgres") is a standby (pg_is_in_recovery() is true: a replica named by mistake, or the old primary after a failover): every transaction there is read-only, ` +
-        `and Synapse fails at start-up on its first write (prepare_database runs CREATE TABLE IF NOT EXISTS: "${SYNAPSE_ERROR}"). It replicates from the socket ${primary!.socketDir}, port ${primary!.port}.`,
+      `127.0.0.1:${pair.standby().port} (database "postgres") is a standby (pg_is_in_recovery() is true: a replica named by mistake, or the old primary after a failover): every transaction there is read-only, ` +
+        `and Synapse fails at start-up on its first write (prepare_database runs CREATE TABLE IF NOT EXISTS: "${SYNAPSE_ERROR}"). It replicates from the socket ${pair.primary().socketDir}, port ${pair.primary().port}.`,
     );
     const sender = (f.details as { primary: { host: string; port: number } }).primary;
-    expect(sender).toEqual({ host: primary!.socketDir, port: primary!.port });
-    expect(f.remediation![0]!.text).toContain(`streams from the socket ${primary!.socketDir}, port ${primary!.port}`);
+    expect(sender).toEqual({ host: pair.primary().socketDir, port: pair.primary().port });
+    expect(f.remediation![0]!.text).toContain(`streams from the socket ${pair.primary().socketDir}, port ${pair.primary().port}`);
 
     // As the remediation says: the host and port of the server it streams from.
     const fixed = await check(sender, 'postgres');
@@ -265,40 +254,40 @@ describe.each(sharedServers().map((s) => s.major))('server-role on a streaming s
   });
 
   it.skipIf(!basebackup || !PSQL)(`a read-only role setting seen on the standby: both errors, the SQL to run on the primary; run there, it replicates ${why}${noPsql}`, async () => {
-    const { role, db } = await roleAndDatabase(primary!);
-    await sql(primary!, 'postgres', `ALTER ROLE ${quoteIdent(role)} SET default_transaction_read_only = on`);
+    const { role, db } = await roleAndDatabase(pair.primary());
+    await sql(pair.primary(), 'postgres', `ALTER ROLE ${quoteIdent(role)} SET default_transaction_read_only = on`);
     const roleSetting = `EXISTS (SELECT 1 FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = ${quoteLiteral(role)})`;
-    await waitOnStandby(standby!, 'postgres', roleSetting);
-    const r = await check(standby!, db, role);
+    await waitOnStandby(pair.standby(), 'postgres', roleSetting);
+    const r = await check(pair.standby(), db, role);
     expect(r.findings.map((f) => f.status)).toEqual(['error', 'error']);
     expect(r.findings[0]!.message).toContain('is a standby (pg_is_in_recovery() is true');
     expect(r.findings[0]!.message).toContain('It replicates from a server that pg_stat_wal_receiver shows only to superusers and members of pg_read_all_stats.');
     const f = r.findings[1]!;
     expect(f.message).toContain(`set by ALTER ROLE ${quoteIdent(role)} SET default_transaction_read_only`);
     expect(f.remediation![0]!.title).toContain('on the primary (these settings replicate)');
-    expect(await applyPrinted(primary!, db, f, AS_PASTED)).not.toEqual([]);
-    await waitOnStandby(standby!, 'postgres', `NOT ${roleSetting}`);
-    const after = await check(standby!, db, role);
+    expect(await applyPrinted(pair.primary(), db, f, AS_PASTED)).not.toEqual([]);
+    await waitOnStandby(pair.standby(), 'postgres', `NOT ${roleSetting}`);
+    const after = await check(pair.standby(), db, role);
     expect(after.findings.map((x) => x.status)).toEqual(['error']);
     expect(after.message).toContain('is a standby');
   });
 
   it.skipIf(!basebackup)(`target_session_attrs=read-write names libpq's refusal ${why}`, async () => {
-    const f = only(await check(standby!, 'postgres', 'postgres', 'target_session_attrs=read-write'), 'error');
+    const f = only(await check(pair.standby(), 'postgres', 'postgres', 'target_session_attrs=read-write'), 'error');
     expect(f.message).toContain('libpq with target_session_attrs=read-write refuses this server, so Synapse\'s connection to it fails');
   });
 
   it.skipIf(!basebackup).each(['standby', 'prefer-standby', 'read-only'])(`target_session_attrs=%s asks for a standby: info with the replay lag ${why}`, async (attrs) => {
     // A committed transaction to replay, so that its age is known.
-    await sql(primary!, 'postgres', `CREATE TABLE IF NOT EXISTS replayed (a text); INSERT INTO replayed VALUES (${quoteLiteral(attrs)})`);
-    await waitOnStandby(standby!, 'postgres', "to_regclass('replayed') IS NOT NULL");
-    await waitOnStandby(standby!, 'postgres', `EXISTS (SELECT 1 FROM replayed WHERE a = ${quoteLiteral(attrs)})`);
+    await sql(pair.primary(), 'postgres', `CREATE TABLE IF NOT EXISTS replayed (a text); INSERT INTO replayed VALUES (${quoteLiteral(attrs)})`);
+    await waitOnStandby(pair.standby(), 'postgres', "to_regclass('replayed') IS NOT NULL");
+    await waitOnStandby(pair.standby(), 'postgres', `EXISTS (SELECT 1 FROM replayed WHERE a = ${quoteLiteral(attrs)})`);
 
-    const r = await check(standby!, 'postgres', 'postgres', `target_session_attrs=${attrs}`);
+    const r = await check(pair.standby(), 'postgres', 'postgres', `target_session_attrs=${attrs}`);
     expect(r.status).toBe('info');
     const f = only(r, 'info');
     expect(f.message).toMatch(
-      new RegExp(`^127\\.0\\.0\\.1:${standby!.port} \\(database "postgres"\\) is a standby, as target_session_attrs=${attrs} asks: it replicates from the socket .*, port ${primary!.port}; WAL receiver streaming, the last replayed transaction committed \\d+ (s|min \\d+ s) ago \\(this grows while the primary is idle, too\\), \\d+(\\.\\d+)?(B|kB|MB) received but not yet replayed`),
+      new RegExp(`^127\\.0\\.0\\.1:${pair.standby().port} \\(database "postgres"\\) is a standby, as target_session_attrs=${attrs} asks: it replicates from the socket .*, port ${pair.primary().port}; WAL receiver streaming, the last replayed transaction committed \\d+ (s|min \\d+ s) ago \\(this grows while the primary is idle, too\\), \\d+(\\.\\d+)?(B|kB|MB) received but not yet replayed`),
     );
     expect(f.details).toMatchObject({ inRecovery: true, targetSessionAttrs: attrs, replay: { receiverStatus: 'streaming', lastReplayAgeSeconds: expect.any(Number), unreplayedBytes: expect.any(Number) } });
   });
