@@ -4,7 +4,9 @@
 import { connectionName } from './config/fleet.js';
 import type { DatabaseTarget } from './config/target.js';
 import { openSession, type SessionLimits } from './connection.js';
-import { PreflightError, usageError } from './errors.js';
+import { EXIT, PreflightError, usageError } from './errors.js';
+
+const LIST_FAILED = 'all-databases-list';
 import { openSessionWaiting, type WaitOptions } from './wait.js';
 
 /**
@@ -21,6 +23,12 @@ export async function listConnectableDatabases(target: DatabaseTarget, limits: S
   try {
     const rows = await session.beginReadOnly<{ datname: string }>(CONNECTABLE_DATABASES_SQL);
     return rows.map((r) => r.datname);
+  } catch (err) {
+    if (err instanceof PreflightError) throw err;
+    // Logged in, but the list itself failed (a statement timeout, say): a clear line, not a bug.
+    throw new PreflightError(`could not list the databases of ${connectionName(target)}: ${err instanceof Error ? err.message : String(err)}`, EXIT.connection, LIST_FAILED, [
+      { kind: 'text', text: 'Run again, with a larger --statement-timeout if the server is busy; or name the databases with --dsn instead of --all-databases.' },
+    ]);
   } finally {
     await session.close();
   }
@@ -44,7 +52,9 @@ export async function expandAllDatabases(targets: DatabaseTarget[], limits: Sess
     try {
       for (const datname of await listConnectableDatabases(target, limits, wait)) expanded.push(targetForDatabase(target, datname));
     } catch (err) {
-      if (!(err instanceof PreflightError)) throw err;
+      // A server that cannot be reached is one unreachable target; one that answered but could not
+      // list its databases is a failure of the whole run (its databases are unknown).
+      if (!(err instanceof PreflightError) || err.code === LIST_FAILED) throw err;
       expanded.push({ ...target, name: connectionName(target) });
     }
   }
