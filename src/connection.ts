@@ -26,11 +26,6 @@ export interface Session {
   roundTrips(): number;
   /** Starts the read-only transaction; `firstSql` (no parameters) rides in the same round trip. */
   beginReadOnly<R extends Record<string, unknown>>(firstSql?: string): Promise<R[]>;
-  /**
-   * After a failed statement the transaction is aborted: back to the savepoint beginReadOnly set,
-   * which keeps the snapshot and the pinned settings and releases what the failed check locked.
-   */
-  restartReadOnly(): Promise<void>;
   close(): Promise<void>;
   /** With several hosts: the target as connected (the chosen host as its host and port)... */
   target?: DatabaseTarget;
@@ -94,8 +89,6 @@ export function transactionSettings(versionNum: number): string[] {
   return versionNum >= 110000 ? ['SET LOCAL jit = off'] : [];
 }
 
-/** The savepoint every check starts from; see restartReadOnly. */
-const CHECK_SAVEPOINT = 'pg_preflight_check';
 
 /** What the client allows a message beyond what its statements may take on the server. */
 const MESSAGE_SLACK_MS = 5_000;
@@ -226,12 +219,8 @@ function wrapClient(client: pg.Client, target: DatabaseTarget, serverVersionNum:
         'BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY',
         ...transactionSettings(serverVersionNum),
         ...(firstSql ? [firstSql] : []),
-        `SAVEPOINT ${CHECK_SAVEPOINT}`,
       ];
       return query<R>(statements.join(';\n'), undefined, { statements: firstSql ? 1 : 0 });
-    },
-    async restartReadOnly() {
-      await run(`ROLLBACK TO SAVEPOINT ${CHECK_SAVEPOINT}`, undefined);
     },
     async close() {
       await client.end().catch(() => undefined);
