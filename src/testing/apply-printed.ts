@@ -107,19 +107,29 @@ async function runSql(server: Pick<TestServer, 'host' | 'port'>, database: strin
   }
 }
 
-function runShell(script: string): void {
+/**
+ * Runs a printed shell step exactly as a user would paste it: bash with -euo pipefail in a scratch
+ * directory, Debian's PostgreSQL client tools first on PATH.
+ */
+export function runPasted(script: string, env: NodeJS.ProcessEnv = {}): { status: number; stdout: string; stderr: string } {
   const dir = mkdtempSync(join(tmpdir(), 'pgpf-shell-'));
   try {
+    // stdin ignored: bash treats a socket on stdin as an rsh session and would source bash.bashrc.
     const r = spawnSync('bash', ['--norc', '--noprofile', '-euo', 'pipefail', '-c', script], {
       cwd: dir,
       stdio: ['ignore', 'pipe', 'pipe'],
       encoding: 'utf8',
-      env: { PATH: `${clientTools?.binDir ?? ''}:${process.env.PATH}`, HOME: dir },
+      env: { PATH: `${clientTools?.binDir ?? ''}:${process.env.PATH}`, HOME: dir, ...env },
     });
-    if (r.status !== 0) throw new Error(`shell step failed (${r.status}):\n${script}\n${r.stderr}`);
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function runShell(script: string): void {
+  const r = runPasted(script);
+  if (r.status !== 0) throw new Error(`shell step failed (${r.status}):\n${script}\n${r.stderr}`);
 }
 
 /** What carries printed steps: a check's result, or one of its findings. */

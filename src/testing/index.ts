@@ -3,4 +3,4 @@
 // main entry never load it.
 export { CheckTester, type CheckCase, type CaseDatabase, type CheckTesterOptions, type ExpectedFinding, type InvalidCase, type ValidCase } from './check-tester.js';
 export { runCheck, runCheckAt, runCheckOn, declaredProblems, dsnOf, type CheckRun, type RunCheckOptions, type TestServer } from './run-check.js';
-export { applyPrinted, printedSteps, psqlPath, splitStatements, type ApplyOptions, type Printed } from './apply-printed.js';
+export { applyPrinted, printedSteps, psqlPath, runPasted, splitStatements, type ApplyOptions, type Printed } from './apply-printed.js';
