@@ -1,5 +1,5 @@
 import { defineCheck } from '../src/define-check.js';
-import { humanSize, pgSize } from '../src/units.js';
+import { groupDigits, humanSize, pgSize } from '../src/units.js';
 import { quoteLiteral } from '../src/quote.js';
 import type { CheckContext, Finding, Remediation, Status } from '../src/types.js';
 
@@ -77,7 +77,7 @@ function problems(ctx: CheckContext, row: SlotRow, limit: number | undefined): P
     if (age !== null && age > maxXminAge) {
       out.push({
         status: 'warning',
-        text: `its ${what} is ${age.toLocaleString('en')} transactions old (above ${maxXminAge.toLocaleString('en')}): VACUUM cannot remove rows deleted since then${what === 'catalog_xmin' ? ' from the system catalogs' : ''}, and freezing for wraparound stalls`,
+        text: `its ${what} is ${groupDigits(age)} transactions old (above ${groupDigits(maxXminAge)}): VACUUM cannot remove rows deleted since then${what === 'catalog_xmin' ? ' from the system catalogs' : ''}, and freezing for wraparound stalls`,
       });
     }
   }

@@ -4,6 +4,7 @@ import { catchUp, displayName, fixSetval } from '../src/sequences/remediation.js
 import { lockBudgetFor, synapseSequencesFor } from '../src/sequences/scope.js';
 import { readSequenceStates, type ColumnState, type SequenceState } from '../src/sequences/state.js';
 import { describeHolder, type LockHolder } from '../src/lock-holders.js';
+import { groupDigits } from '../src/units.js';
 import type { Finding, Remediation } from '../src/types.js';
 
 const LIST_LIMIT = 10;
@@ -104,8 +105,8 @@ function unreadReason(c: ColumnState): string {
   switch (c.unread?.code) {
     case 'large-unindexed':
       return c.aggregate === 'numeric-localpart'
-        ? `${columnName(c)} (about ${c.unread.rows.toLocaleString('en-US')} rows; the numeric user ids are a range scan, which Synapse itself skips as too expensive)`
-        : `${columnName(c)} (about ${c.unread.rows.toLocaleString('en-US')} rows and no btree index that starts with ${c.column}, so only a full scan could read its maximum)`;
+        ? `${columnName(c)} (about ${groupDigits(c.unread.rows)} rows; the numeric user ids are a range scan, which Synapse itself skips as too expensive)`
+        : `${columnName(c)} (about ${groupDigits(c.unread.rows)} rows and no btree index that starts with ${c.column}, so only a full scan could read its maximum)`;
     case 'no-privilege':
       return `${columnName(c)} (no SELECT privilege on it)`;
     case 'foreign-table':

@@ -1,6 +1,7 @@
 import { defineCheck } from '../src/define-check.js';
 import { clientFlags } from '../src/remediation/client-flags.js';
 import { quoteLiteral, quoteQualified, shellQuote } from '../src/quote.js';
+import { groupDigits } from '../src/units.js';
 import type { CheckContext, Finding, Remediation, Status } from '../src/types.js';
 
 /**
@@ -77,9 +78,9 @@ interface Holder {
 }
 
 function millions(n: number): string {
-  if (n >= 100_000_000) return `${Math.round(n / 1_000_000).toLocaleString('en-US')} million`;
+  if (n >= 100_000_000) return `${groupDigits(Math.round(n / 1_000_000))} million`;
   if (n >= 1_000_000) return `${(n / 1_000_000).toFixed(1).replace(/\.0$/, '')} million`;
-  return n.toLocaleString('en-US');
+  return groupDigits(n);
 }
 
 function levelOf(age: number, warningAge: number, errorAge: number, freezeMaxAge: number): Status {
