@@ -7,6 +7,7 @@ import { diagnoseConnectionError, isConnectionLost, connectionLostError } from '
 import { chooseHost, hasSeveralHosts, type HostChoice } from './multi-host.js';
 import type { QueryFn, QueryOptions } from './types.js';
 import type { OpenedClient, SessionLimits } from './connection-types.js';
+import { asPreconnected, negotiatePreferred } from './connection-ssl.js';
 
 export type { OpenedClient, SessionLimits } from './connection-types.js';
 
@@ -33,7 +34,8 @@ export interface Session {
   hostChoice?: HostChoice;
 }
 
-type SslSetting = false | ConnectionOptions;
+/** What one login attempt does about SSL: none, node-postgres's own, or libpq's prefer. */
+type SslSetting = false | ConnectionOptions | { prefer: ConnectionOptions };
 
 function readIfSet(path: string | undefined): string | undefined {
   return path ? readFileSync(path, 'utf8') : undefined;
@@ -51,7 +53,7 @@ function sslAttempts(target: DatabaseTarget): SslSetting[] {
     case 'allow':
       return [false, unverified];
     case 'prefer':
-      return [unverified, false];
+      return [{ prefer: unverified }];
     case 'require':
       // libpq verifies the CA under "require" only when a root certificate is given.
       return [c.sslrootcert ? { ...files, rejectUnauthorized: true, checkServerIdentity: () => undefined } : unverified];
@@ -60,7 +62,7 @@ function sslAttempts(target: DatabaseTarget): SslSetting[] {
     case 'verify-full':
       return [{ ...files, rejectUnauthorized: true }];
     default:
-      return [unverified, false];
+      return [{ prefer: unverified }];
   }
 }
 
@@ -118,6 +120,9 @@ export async function connectClient(target: DatabaseTarget, limits: SessionLimit
   const c = target.connection;
   let lastError: unknown;
   for (const ssl of sslAttempts(target)) {
+    const started = Date.now();
+    const prefer = ssl !== false && 'prefer' in ssl ? ssl.prefer : undefined;
+    const stream = prefer ? asPreconnected(await negotiatePreferred(c.host, c.port, prefer, limits.connectTimeoutMs)) : undefined;
     const client = new pg.Client({
       host: c.host,
       port: c.port,
@@ -127,11 +132,13 @@ export async function connectClient(target: DatabaseTarget, limits: SessionLimit
       // layer applied them already, as libpq does), and the password lives in this closure only.
       // @types/pg wants a string; pg itself takes undefined as "no password" (client.js _getPassword).
       password: (async () => c.password) as () => Promise<string>,
-      ssl,
+      ssl: prefer ? false : (ssl as false | ConnectionOptions),
+      ...(stream ? { stream: () => stream } : {}),
       // The user's own options (search_path, say) first; ours after them, so that ours win.
       options: [c.options, ...LOGIN_SETTINGS.map((x) => `-c ${x}`)].filter(Boolean).join(' '),
       application_name: 'pg-preflight',
-      connectionTimeoutMillis: limits.connectTimeoutMs,
+      // One budget for the whole connection, as libpq's connect_timeout: what SSL negotiation left.
+      connectionTimeoutMillis: Math.max(1, limits.connectTimeoutMs - (Date.now() - started)),
       statement_timeout: limits.statementTimeoutMs,
       lock_timeout: limits.lockTimeoutMs,
       // Nothing we do should sit idle in a transaction; if we hang, the server cleans up.

@@ -484,6 +484,15 @@ describe.skipIf(!existsSync('/usr/bin/openssl')).each(matrixMajors())('SSL (Post
     expect(JSON.parse(r.stdout).results[0].message).toMatch(/over TCP from 127\.0\.0\.1 with SSL\) matched line 4/);
   });
 
+  it('sslmode prefer, set or left to libpq\'s default: SSL on the first and only connection, so hostssl admits it', async () => {
+    const withoutSslmode = writeConfig(`database:\n  name: psycopg2\n  args:\n    user: synapse_user\n    password: "${PASSWORD}"\n    dbname: postgres\n    host: 127.0.0.1\n    port: ${server.port}\n`);
+    for (const file of [config('prefer'), withoutSslmode]) {
+      const r = await runCli(['--config', file, '--only', 'auth-hba', '--format', 'json']);
+      expect(r.code, r.stdout + r.stderr).not.toBe(3);
+      expect(JSON.parse(r.stdout).results[0].message).toMatch(/over TCP from 127\.0\.0\.1 with SSL\) matched line 4/);
+    }
+  });
+
   it('sslmode verify-full and a certificate no root vouches for: the printed sslrootcert (pointed at the CA) verifies it', async () => {
     const file = config('verify-full');
     const d = await diagnose(['--config', file]);
@@ -493,5 +502,25 @@ describe.skipIf(!existsSync('/usr/bin/openssl')).each(matrixMajors())('SSL (Post
     const r = await runCli(['--config', fixed, '--only', 'auth-hba', '--format', 'json']);
     expect(r.code).not.toBe(3);
     expect(JSON.parse(r.stdout).results[0].message).toMatch(/hostssl all all 127\.0\.0\.1\/32 scram-sha-256"/);
+  });
+});
+
+describe.each(matrixMajors())('sslmode prefer against a server without SSL (PostgreSQL %i)', (major) => {
+  let server: ThrowawayServer;
+  beforeAll(async () => {
+    server = await startThrowawayServer({ server: specFor(major), settings: { log_connections: 'on' } });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  const connectionsLogged = () => (readFileSync(join(server.dataDir, '..', 'server.log'), 'utf8').match(/connection received:/g) ?? []).length;
+
+  it('goes on without SSL over the same connection, as libpq does: one backend, not a refused SSL one and a second', async () => {
+    const before = connectionsLogged();
+    const r = await runCli(['--dsn', `postgresql://postgres@127.0.0.1:${server.port}/postgres?sslmode=prefer`, '--only', 'server-version', '--format', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    // The log line is written by the backend as it starts; give a late one a moment.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(connectionsLogged() - before).toBe(1);
   });
 });
