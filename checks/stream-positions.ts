@@ -78,16 +78,9 @@ have to be repeated at every restart, and it discards what the writers recorded.
   async run(ctx) {
     const streams = synapseSequencesFor(ctx).filter((s) => s.streamName !== undefined);
     if (streams.length === 0) return { code: 'not-main-store', status: 'skipped', message: 'not a Synapse database holding the main data store: it has no stream sequences' };
-    const [table] = await ctx.query<{ schema: string; name: string; readable: boolean; indexes: number }>(TABLE_SQL);
-    // Synapse before 1.21 (schema 58) had no stream_positions: nothing can be ahead yet, and the
-    // upgrade creates it from the sequences.
-    if (!table) return { code: 'no-stream-positions', status: 'ok', message: 'no stream_positions table (Synapse before 1.21): no stream position can be ahead of its sequence' };
-    const tableName = displayName(table.schema, table.name);
-    if (!table.readable) return { code: 'table-unreadable', status: 'skipped', message: `no SELECT privilege on ${tableName}` };
-    const rows = await ctx.query<PositionRow>(
-      `SELECT stream_name, instance_name, stream_id::text AS stream_id FROM ${quoteQualified(table.schema, table.name)} ORDER BY stream_name, instance_name`,
-    );
-    const states = await readSequenceStates(ctx.query, ctx.facts, {
+    // The sequences are read at the same time as the table is looked up (one round trip instead
+    // of three one after the other); without the table their states are simply not used.
+    const reading = readSequenceStates(ctx.query, ctx.facts, {
       catalogue: streams,
       owned: false,
       extremes: false,
@@ -95,6 +88,19 @@ have to be repeated at every restart, and it discards what the writers recorded.
       unindexedRowLimit: 0,
       lockBudget: lockBudgetFor(ctx),
     });
+    reading.catch(() => undefined); // handled now; a failure is thrown again where the states are used
+    const [table] = await ctx.query<{ schema: string; name: string; readable: boolean; indexes: number }>(TABLE_SQL);
+    // Without the table the states are not needed, but no query of a check outlives it.
+    if (!table?.readable) await reading.catch(() => undefined);
+    // Synapse before 1.21 (schema 58) had no stream_positions: nothing can be ahead yet, and the
+    // upgrade creates it from the sequences.
+    if (!table) return { code: 'no-stream-positions', status: 'ok', message: 'no stream_positions table (Synapse before 1.21): no stream position can be ahead of its sequence' };
+    const tableName = displayName(table.schema, table.name);
+    if (!table.readable) return { code: 'table-unreadable', status: 'skipped', message: `no SELECT privilege on ${tableName}` };
+    const [rows, states] = await Promise.all([
+      ctx.query<PositionRow>(`SELECT stream_name, instance_name, stream_id::text AS stream_id FROM ${quoteQualified(table.schema, table.name)} ORDER BY stream_name, instance_name`),
+      reading,
+    ]);
     const findings: Finding[] = [];
     let compared = 0;
     for (const s of states) {
