@@ -20,8 +20,19 @@ function wantsJson(argv: string[]): boolean {
   return argv.some((a, i) => a === '--format=json' || a === '-f=json' || ((a === '--format' || a === '-f') && argv[i + 1] === 'json'));
 }
 
+/**
+ * `check` is the default command, and yargs renders the whole help text of a command named on the
+ * command line before running it, in case the handler asks for it (10 ms of wrapping 50 option
+ * lines, at every pre-start check; --cpu-prof). Without the word yargs takes the same command as
+ * the default and renders nothing. `check --help` keeps the word: it shows check's own help.
+ */
+function asDefaultCommand(argv: string[]): string[] {
+  return argv[0] === 'check' && !argv.some((a) => a === '--help' || a === '-h') ? argv.slice(1) : argv;
+}
+
 /** Parses argv and runs the command; returns the exit code instead of exiting, for tests. */
-export async function main(argv: string[], io: Io = processIo): Promise<number> {
+export async function main(argvAsGiven: string[], io: Io = processIo): Promise<number> {
+  const argv = asDefaultCommand(argvAsGiven);
   let code: number = EXIT.ok;
   const format: Format = wantsJson(argv) ? 'json' : 'text';
   const helpText: string[] = [];
