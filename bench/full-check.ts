@@ -21,7 +21,7 @@ const argv = process.argv.slice(2);
 const arg = (name: string) => (argv.indexOf(`--${name}`) >= 0 ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
 const RUNS = Number(arg('runs') ?? 9);
 const SERVERS = (arg('servers') ?? ['npm:18', ...systemServerMajors().slice(0, 1).map((m) => `system:${m}`)].join(',')).split(',');
-const CLI = join(here, '..', 'cli.mjs');
+const CLI = join(here, '..', 'cli.cjs');
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

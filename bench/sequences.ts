@@ -47,7 +47,7 @@ function median(values: number[]): number {
 }
 
 // The bundled CLI, as the package's bin runs it.
-const CLI = join(import.meta.dirname, '..', 'cli.mjs');
+const CLI = join(import.meta.dirname, '..', 'cli.cjs');
 
 interface Result { id: string; status: string; durationMs: number; findings: { status: string; details?: Record<string, unknown> }[] }
 interface Run { wall: number; rssMb: number; json: { targets: { roundTrips: number }[]; results: Result[] } }

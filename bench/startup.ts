@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
-const BUNDLE = join(ROOT, 'dist', 'cli.mjs');
+const BUNDLE = join(ROOT, 'dist', 'cli.cjs');
 const TSC_CLI = join(ROOT, 'dist', 'src', 'cli.js');
 const EXE = join(ROOT, 'dist', 'exe', 'pg-preflight-linux-x64');
 

@@ -1,22 +1,32 @@
-// Bundles the CLI into one ES module, dist/cli.mjs, for start-up time: Node resolving and reading
-// yargs' and pg's many files is most of what a bare `--version` used to take (bench/startup.ts).
+// Bundles the CLI for start-up time: Node resolving and reading yargs' and pg's many files was
+// most of what a bare `--version` used to take, and compiling the bundle most of the rest
+// (bench/startup.ts, bench/full-check.ts). Three files:
+// - dist/cli.cjs, the bin (src/npm-bin.ts): answers --version, loads the bundle for the rest;
+// - dist/cli-bundle.cjs, everything else in one CommonJS script (src/bin.ts and what it imports);
+// - dist/cli-bundle.cjs.cache, V8's code cache of that script, made by a training run below.
+// CommonJS because Node 20 caches compiled code only for scripts (vm.Script), not for ES modules.
 //
 // The bundler is esbuild: one devDependency whose npm package carries its prebuilt binary (no
-// download, no native build), it bundles TypeScript as it is, so the bundle needs no tsc run first,
-// and it splits dynamically imported modules into chunks that load only when used (the demo, fix,
-// every reporter but the one asked for, sql.js's loader, the throwaway server).
+// download, no native build), and it bundles TypeScript as it is. Each module reached through
+// import() (the demo, fix, every reporter but the one asked for, sql.js's loader, the throwaway
+// server) becomes a function that runs on first use.
 //
-// `npm run build` still runs tsc for the library (dist/src/index.js and its .d.ts); this script
-// makes only the executable's bundle. scripts/build-exe.mjs reuses bundleOptions() for the single
-// executable, which needs CommonJS in one file.
-import { readFileSync, rmSync } from 'node:fs';
+// `npm run build` still runs tsc for the library (dist/src/index.js and its .d.ts), first: the
+// training run uses dist/src/code-cache.js. scripts/build-exe.mjs reuses bundleOptions() for the
+// single executable, which needs CommonJS in one file too.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const CLI_BUNDLE = join(ROOT, 'dist', 'cli.mjs');
+/** The package's bin (src/npm-bin.ts). */
+export const CLI_BUNDLE = join(ROOT, 'dist', 'cli.cjs');
+/** Where the ES module chunks of earlier builds were; removed so that no stale copy ships. */
 export const CLI_CHUNKS = join(ROOT, 'dist', 'cli-chunks');
+/** The CLI itself, one CommonJS script that the bin runs from its code cache (src/code-cache.ts). */
+export const CLI_SCRIPT = join(ROOT, 'dist', 'cli-bundle.cjs');
 /** Which source files went into which output file; test/package.test.ts reads it. */
 export const CLI_METAFILE = join(ROOT, 'dist', 'cli.meta.json');
 
@@ -80,6 +90,9 @@ const asciiStringWidth = {
   },
 };
 
+/** What import.meta.url stands for in a CommonJS bundle (esbuild's define names it). */
+const IMPORT_META_URL = "var __pgpfImportMetaUrl = require('node:url').pathToFileURL(__filename).href;";
+
 /** Options both bundles share. */
 export function bundleOptions() {
   return {
@@ -98,25 +111,76 @@ export function bundleOptions() {
 
 export async function buildCliBundle() {
   rmSync(CLI_CHUNKS, { recursive: true, force: true });
+  rmSync(join(ROOT, 'dist', 'cli.mjs'), { force: true }); // the ES module bin of earlier builds
+  // The bin: --version, and the loader of the script below (src/npm-bin.ts).
+  await build({
+    ...bundleOptions(),
+    entryPoints: [join(ROOT, 'src', 'npm-bin.ts')],
+    // CommonJS: Node starts an ES module entry 7 ms slower (its ES module loader loads first).
+    format: 'cjs',
+    outfile: CLI_BUNDLE,
+    define: { ...bundleOptions().define, 'import.meta.url': '__pgpfImportMetaUrl' },
+    banner: { js: IMPORT_META_URL },
+  });
+  // Everything else, in one CommonJS script, so that V8 can cache its compiled code (Node 20 caches
+  // no ES module). Commands, reporters and the demo still run only when used: esbuild turns each
+  // import() into a module whose body runs on first use, and V8 compiles no function before its
+  // first call. They are also a small part of the bundle (the demo, fix, HTML, SARIF, JUnit and
+  // completion together about 70 of 1,100 kB); sql.js stays in node_modules beside its .wasm file.
   const result = await build({
     ...bundleOptions(),
-    format: 'esm',
-    splitting: true,
-    outdir: join(ROOT, 'dist'),
-    entryNames: 'cli',
-    chunkNames: 'cli-chunks/[name]-[hash]',
-    outExtension: { '.js': '.mjs' },
-    // sql.js finds its .wasm file beside its own module, so it stays in node_modules.
+    format: 'cjs',
+    outfile: CLI_SCRIPT,
     external: [...bundleOptions().external, 'sql.js'],
-    // pg and the other CommonJS packages call require() for Node's modules, which an ES module lacks.
-    banner: { js: "import { createRequire as __pgpfCreateRequire } from 'node:module'; const require = __pgpfCreateRequire(import.meta.url);" },
+    // The script runs inside src/code-cache.ts's CommonJS wrapper, which gives it __filename.
+    define: { ...bundleOptions().define, 'import.meta.url': '__pgpfImportMetaUrl' },
+    banner: { js: IMPORT_META_URL },
+    // Smaller text and cache to read at every start; names stay, for the rare stack trace.
+    minifyWhitespace: true,
+    minifySyntax: true,
     metafile: true,
   });
-  const { writeFileSync } = await import('node:fs');
+  // A hashbang line is not valid inside the function wrapper.
+  writeFileSync(CLI_SCRIPT, readFileSync(CLI_SCRIPT, 'utf8').replace(/^#!.*\n/, ''));
   writeFileSync(CLI_METAFILE, JSON.stringify(result.metafile));
+  trainCodeCache();
   return result;
 }
 
+/**
+ * The code cache holds what V8 compiled while the script ran, so it is made by running the CLI:
+ * a check, in text and in JSON, against a socket that is not there (no server is needed at build
+ * time). That compiles the parser, the options, the configuration, the connection and the
+ * reporters; the checks' own functions compile at first use. In a child process, so that the
+ * build's own code is not in the cache.
+ */
+function trainCodeCache() {
+  rmSync(`${CLI_SCRIPT}.cache`, { force: true });
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--train-code-cache'], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', NO_COLOR: '1' },
+  });
+  if (r.status !== 0 || !existsSync(`${CLI_SCRIPT}.cache`)) throw new Error(`making the code cache failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+}
+
+/** The training run itself (a child of trainCodeCache). */
+async function runCodeCacheTraining() {
+  const { runBundle, codeCachePath } = await import(pathToFileURL(join(ROOT, 'dist', 'src', 'code-cache.js')).href);
+  const dsn = 'postgresql://training@/pg-preflight-training?host=/nonexistent/pg-preflight-training';
+  const runs = [['check', '--dsn', dsn], ['check', '--dsn', dsn, '--format', 'json']];
+  let script;
+  for (const argv of runs) {
+    process.argv = [process.execPath, CLI_SCRIPT, ...argv];
+    script = runBundle(CLI_SCRIPT).script;
+  }
+  process.stdout.write = () => true;
+  process.on('exit', () => {
+    writeFileSync(codeCachePath(CLI_SCRIPT), script.createCachedData());
+    process.exitCode = 0;
+  });
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  await buildCliBundle();
+  if (process.argv[2] === '--train-code-cache') await runCodeCacheTraining();
+  else await buildCliBundle();
 }

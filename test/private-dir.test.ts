@@ -27,7 +27,7 @@ describe.skipIf(!isRoot)(`a checkout in a mode-0700 directory, as root${skipNote
   afterAll(() => rmSync(outer, { recursive: true, force: true }));
 
   const demo = (env: Record<string, string> = {}) =>
-    spawnSync(process.execPath, [join(checkout, 'dist', 'cli.mjs'), 'demo', '--no-color'], {
+    spawnSync(process.execPath, [join(checkout, 'dist', 'cli.cjs'), 'demo', '--no-color'], {
       cwd: checkout,
       encoding: 'utf8',
       env: { PATH: process.env.PATH, HOME: outer, NO_COLOR: '1', ...env },

@@ -15,7 +15,7 @@
 #   SYNAPSE_CONFIG_PATH  homeserver.yaml (default /data/homeserver.yaml, as in Synapse's image)
 #   PG_PREFLIGHT_WAIT    seconds to wait for the database (default 60)
 #   PG_PREFLIGHT         the command to run (default pg-preflight), e.g.
-#                        "node /opt/pg-preflight/dist/cli.mjs"
+#                        "node /opt/pg-preflight/dist/cli.cjs"
 set -eu
 
 if [ "$#" -eq 0 ]; then

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 /** The bin of package.json: the bundle scripts/build-cli.mjs makes. */
-export const BUILT_CLI = join(ROOT, 'dist', 'cli.mjs');
+export const BUILT_CLI = join(ROOT, 'dist', 'cli.cjs');
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -27,7 +27,7 @@ function stale(): boolean {
 }
 
 /**
- * The CLI as users run it (node dist/cli.mjs, what `npm run build` makes and the package's bin is),
+ * The CLI as users run it (node dist/cli.cjs, what `npm run build` makes and the package's bin is),
  * for tests that start it as a separate process (shell scripts, systemd lines). Rebuilt when any
  * source is newer than it, under a lock so that two test files never build into dist at once.
  */
