@@ -90,6 +90,52 @@ const asciiStringWidth = {
   },
 };
 
+/**
+ * yargs's platform shim imports Node's assert for two internal sanity checks, and loading assert
+ * loads Node's colour support, which opens process.stderr to ask about its terminal: 4 ms of
+ * every start (--cpu-prof). yargs gets the two functions, with the same effect, from here.
+ */
+const yargsWithoutAssert = {
+  name: 'yargs-without-assert',
+  setup(build) {
+    build.onResolve({ filter: /^assert$/ }, (args) => (/[\\/]node_modules[\\/]yargs[\\/]/.test(args.importer) ? { path: 'assert', namespace: 'yargs-assert' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'yargs-assert' }, () => ({
+      loader: 'js',
+      contents: [
+        `function fail(actual, expected, message, operator) {`,
+        `  throw Object.assign(new Error(message ?? \`Expected values to be \${operator} \${String(expected)}, got \${String(actual)}\`), { code: 'ERR_ASSERTION', actual, expected, operator });`,
+        `}`,
+        `export function strictEqual(actual, expected, message) { if (!Object.is(actual, expected)) fail(actual, expected, message, 'strictly equal'); }`,
+        `export function notStrictEqual(actual, expected, message) { if (Object.is(actual, expected)) fail(actual, expected, message, 'not strictly equal'); }`,
+      ].join('\n'),
+    }));
+  },
+};
+
+/**
+ * node-postgres's crypto helpers take Web Crypto when they load (2.7 ms of every start), though
+ * only a password login (MD5 or SCRAM) uses it. The bundle gets the file with that lookup made on
+ * first use. Each replaced line is looked for exactly, so that a node-postgres release that
+ * changes the file fails the build instead of bundling something half-edited.
+ */
+const lazyPgWebCrypto = {
+  name: 'lazy-pg-webcrypto',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]crypto[\\/]utils\.js$/ }, (args) => {
+      let text = readFileSync(args.path, 'utf8');
+      const replace = (from, to) => {
+        if (!text.includes(from)) throw new Error(`${args.path}: no "${from}"; check the lazy-pg-webcrypto plugin against this node-postgres`);
+        text = text.split(from).join(to);
+      };
+      replace('const webCrypto = nodeCrypto.webcrypto || globalThis.crypto', 'let loadedWebCrypto\nconst webCrypto = () => (loadedWebCrypto ??= nodeCrypto.webcrypto || globalThis.crypto)');
+      replace('const subtleCrypto = webCrypto.subtle', '');
+      replace('webCrypto.getRandomValues(', 'webCrypto().getRandomValues(');
+      replace('subtleCrypto.', 'webCrypto().subtle.');
+      return { contents: text, loader: 'js' };
+    });
+  },
+};
+
 /** What import.meta.url stands for in a CommonJS bundle (esbuild's define names it). */
 const IMPORT_META_URL = "var __pgpfImportMetaUrl = require('node:url').pathToFileURL(__filename).href;";
 
@@ -104,7 +150,7 @@ export function bundleOptions() {
     external: ['pg-native'],
     define: { PG_PREFLIGHT_PACKAGE_JSON: packageJsonDefine() },
     legalComments: 'linked',
-    plugins: [asciiStringWidth, nodeOnlyPgStream],
+    plugins: [asciiStringWidth, nodeOnlyPgStream, yargsWithoutAssert, lazyPgWebCrypto],
     logLevel: 'warning',
   };
 }
