@@ -80,13 +80,16 @@ have to be repeated at every restart, and it discards what the writers recorded.
     if (streams.length === 0) return { code: 'not-main-store', status: 'skipped', message: 'not a Synapse database holding the main data store: it has no stream sequences' };
     // The sequences are read at the same time as the table is looked up (one round trip instead
     // of three one after the other); without the table their states are simply not used.
+    // The catalog is asked exactly as sequence-drift asks it (all of Synapse's sequences and the
+    // owned ones), so that a full check reads it once; only the stream sequences are then read.
     const reading = readSequenceStates(ctx.query, ctx.facts, {
-      catalogue: streams,
-      owned: false,
+      catalogue: synapseSequencesFor(ctx),
+      owned: true,
       extremes: false,
       thorough: false,
       unindexedRowLimit: 0,
       lockBudget: lockBudgetFor(ctx),
+      keep: (s) => s.synapse?.streamName !== undefined,
     });
     reading.catch(() => undefined); // handled now; a failure is thrown again where the states are used
     const [table] = await ctx.query<{ schema: string; name: string; readable: boolean; indexes: number }>(TABLE_SQL);

@@ -2,7 +2,8 @@
 // and its database is common). The built-in checks run concurrently, each with the plain
 // ctx.query; this batcher collects the queries they have issued by the time the event loop is
 // idle and sends them as one multi-statement message, handing each check its own rows. A full
-// check then costs the depth of its longest chain of dependent queries, not their number.
+// check then costs the depth of its longest chain of dependent queries, not their number. A read
+// two checks send alike in one round (the catalog of sequences) runs once for both.
 //
 // One failing statement aborts the rest of a message and the transaction, so a failed batch is
 // rolled back to its savepoint and its queries are sent again one by one, each under a
@@ -20,6 +21,19 @@ interface Pending {
   opts: QueryOptions;
   resolve(rows: Record<string, unknown>[]): void;
   reject(err: unknown): void;
+}
+
+/** One Pending that answers several callers: a shareable read sent twice in one round. */
+function answeringAlso(p: Pending, resolve: Pending['resolve'], reject: Pending['reject']): void {
+  const [first, failed] = [p.resolve, p.reject];
+  p.resolve = (rows) => {
+    first(rows);
+    resolve(rows);
+  };
+  p.reject = (err) => {
+    failed(err);
+    reject(err);
+  };
 }
 
 const BATCH_SAVEPOINT = 'pg_preflight_batch';
@@ -134,6 +148,12 @@ export function createQueryBatcher(send: SendFn): QueryBatcher {
         text = inlineParams(sql, params);
       } catch (err) {
         reject(err);
+        return;
+      }
+      // Two checks reading the same catalog in the same snapshot: one statement, the same rows.
+      const twin = opts.shareable ? queue.find((p) => p.opts.shareable && p.sql === text) : undefined;
+      if (twin) {
+        answeringAlso(twin, resolve as Pending['resolve'], reject);
         return;
       }
       queue.push({ sql: text, opts, resolve: resolve as Pending['resolve'], reject });

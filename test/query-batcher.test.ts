@@ -43,4 +43,25 @@ describe.each(sharedServers())('the query batcher on $name', (server) => {
       await session.close();
     }
   });
+
+  it('a shareable read sent alike by two callers in one round runs once; a query not marked shareable runs for each', async () => {
+    const db = await createDatabase(server, 'qb_share');
+    const session = await openSession(resolveTargets({ dsn: dsnFor(server, db), env: { HOME: '/nonexistent' } }).targets[0]!);
+    try {
+      await gatherFacts(session);
+      const { query } = createQueryBatcher((sql, opts) => session.queryEach(sql, opts));
+      const sql = "SELECT clock_timestamp()::text AS at, $1::text AS who";
+      const [a, b, c] = await Promise.all([
+        query<{ at: string }>(sql, ['x'], { shareable: true }),
+        query<{ at: string }>(sql, ['x'], { shareable: true }),
+        query<{ at: string }>(sql, ['x']),
+      ]);
+      // clock_timestamp() differs between executions of one message's statements: one shared
+      // execution gives both callers the same instant, the unmarked one its own.
+      expect(a).toBe(b);
+      expect(c[0]!.at).not.toBe(a[0]!.at);
+    } finally {
+      await session.close();
+    }
+  });
 });

@@ -10,7 +10,8 @@
 //   sequence, table or column this schema lacks drop out here (older or newer Synapse);
 // - $5 (boolean): every sequence a column owns: serial and OWNED BY (pg_depend deptype 'a') and
 //   identity columns (deptype 'i');
-// - $6 (boolean): whether the table extremes will be read, so whether to tell empty tables apart.
+// - $6 (boolean): whether to tell empty tables apart (readSequenceStates always asks, so that two
+//   checks over the same sequences send the same text and share the read).
 // Two things per row spare the reads that follow:
 // - `empty`: pg_relation_size is 0, so the table has no page and no row, and its maximum need not
 //   be planned or read (exact, unlike reltuples; it takes and releases ACCESS SHARE at once, so it

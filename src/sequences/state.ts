@@ -81,6 +81,12 @@ export interface ReadRequest {
   unindexedRowLimit: number;
   /** Locks one batch may hold before they are released (batches.ts). */
   lockBudget: number;
+  /**
+   * Only these of the sequences the catalog read finds are read and returned. With it a check
+   * can ask the catalog exactly as another check does (same catalogue and owned), and a batching
+   * query function then sends that read once for both: stream-positions shares sequence-drift's.
+   */
+  keep?: (s: SequenceState) => boolean;
 }
 
 interface CatalogRow extends Record<string, unknown> {
@@ -305,12 +311,14 @@ interface SequenceArm extends Arm {
 
 export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req: ReadRequest): Promise<SequenceState[]> {
   const triples = req.catalogue.flatMap((s) => s.columns.map((c) => [s.sequence, c.table, c.column, c.aggregate] as const));
+  // Empty tables are told apart whether or not this request reads extremes (one pg_relation_size
+  // a table), so that every request over the same sequences sends the same, shareable text.
   const rows = await query<CatalogRow>(
     SEQUENCE_CATALOG_SQL,
-    [triples.map((t) => t[0]), triples.map((t) => t[1]), triples.map((t) => t[2]), triples.map((t) => t[3]), req.owned, req.extremes],
-    { purpose: 'reading the catalog of sequences and their tables' },
+    [triples.map((t) => t[0]), triples.map((t) => t[1]), triples.map((t) => t[2]), triples.map((t) => t[3]), req.owned, true],
+    { purpose: 'reading the catalog of sequences and their tables', shareable: true },
   );
-  const states = assemble(rows, req);
+  const states = assemble(rows, req).filter((s) => !req.keep || req.keep(s));
   await nameLockHolders(query, states);
   // A sequence whose tables are all empty (or unreadable) has nothing to be compared with, and
   // its value is not read: at 10,000 serial tables of which most are empty, planning a read of

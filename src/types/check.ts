@@ -14,6 +14,11 @@ export interface QueryOptions {
   statements?: number;
   /** What the statement reads, for the failed result when it hits a timeout ("the tables' maxima"). */
   purpose?: string;
+  /**
+   * A pure read: when two checks send the very same text in one round trip, a batching query
+   * function may run it once and hand both the same rows (which neither may then change).
+   */
+  shareable?: boolean;
 }
 
 export interface QueryFn {
