@@ -181,7 +181,7 @@ locks they take never fill the server's shared lock table.`,
     'sequences-unreadable': { status: 'skipped', summary: 'Sequences could not be read for lack of privileges.' },
   },
   async run(ctx) {
-    const states = await readSequenceStates(ctx.query, ctx.facts, {
+    const { states, settled } = await readSequenceStates(ctx.query, ctx.facts, {
       catalogue: synapseSequencesFor(ctx),
       owned: true,
       extremes: true,
@@ -241,13 +241,14 @@ locks they take never fill the server's shared lock table.`,
       });
     }
     const synapseCount = states.filter((s) => s.synapse).length;
-    const ownedCount = states.filter((s) => s.owned && !s.synapse).length;
-    const checked = states.length - unreadable.length;
+    // Settled sequences (owned, every table empty) were counted by the catalog query, not listed.
+    const ownedCount = states.filter((s) => s.owned && !s.synapse).length + settled;
+    const checked = states.length + settled - unreadable.length;
     const what = `${checked} sequence${checked === 1 ? '' : 's'} compared with their tables (${synapseCount} from Synapse's catalogue, ${ownedCount} owned by columns)`;
     findings.unshift({
       code: 'sequences-ok', status: 'ok',
-      message: states.length === 0 ? 'no sequences to compare: none is owned by a column, and none of Synapse\'s is in this database' : `${what}${behind > 0 ? `; ${behind} behind` : ', none behind'}${notes.length ? `; ${notes.join('; ')}` : ''}`,
-      details: { sequences: states.length, synapse: synapseCount, owned: ownedCount, behind },
+      message: states.length + settled === 0 ? 'no sequences to compare: none is owned by a column, and none of Synapse\'s is in this database' : `${what}${behind > 0 ? `; ${behind} behind` : ', none behind'}${notes.length ? `; ${notes.join('; ')}` : ''}`,
+      details: { sequences: states.length + settled, synapse: synapseCount, owned: ownedCount, behind },
     });
     return findings;
   },

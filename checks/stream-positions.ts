@@ -100,7 +100,7 @@ have to be repeated at every restart, and it discards what the writers recorded.
     if (!table) return { code: 'no-stream-positions', status: 'ok', message: 'no stream_positions table (Synapse before 1.21): no stream position can be ahead of its sequence' };
     const tableName = displayName(table.schema, table.name);
     if (!table.readable) return { code: 'table-unreadable', status: 'skipped', message: `no SELECT privilege on ${tableName}` };
-    const [rows, states] = await Promise.all([
+    const [rows, { states }] = await Promise.all([
       ctx.query<PositionRow>(`SELECT stream_name, instance_name, stream_id::text AS stream_id FROM ${quoteQualified(table.schema, table.name)} ORDER BY stream_name, instance_name`),
       reading,
     ]);

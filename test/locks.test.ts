@@ -95,7 +95,7 @@ describe.each(sharedServers())('a locked table on $name', (server) => {
         if (sql === SEQUENCE_CATALOG_SQL) lock = await holdLock(server, db, 'app.orders');
         return rows as never;
       };
-      const states = await readSequenceStates(query, facts, { catalogue: [], owned: true, extremes: true, thorough: false, unindexedRowLimit: 100_000, lockBudget: 1000 });
+      const { states } = await readSequenceStates(query, facts, { catalogue: [], owned: true, extremes: true, thorough: false, unindexedRowLimit: 100_000, lockBudget: 1000 });
       const orders = states.find((s) => s.name === 'orders_id_seq')!;
       expect(orders.columns[0]!.unread).toEqual({ code: 'locked', holders: [expect.objectContaining({ pid: lock!.pid, relation: '"app"."orders"' })] });
       // Its own value is still read; every other sequence has its table maxima.

@@ -90,7 +90,8 @@ export interface ReadRequest {
 }
 
 interface CatalogRow extends Record<string, unknown> {
-  seq_oid: string;
+  /** null in the one row that only carries `settled` (every sequence settled). */
+  seq_oid: string | null;
   seq_schema: string;
   seq_name: string;
   increment: string;
@@ -113,6 +114,19 @@ interface CatalogRow extends Record<string, unknown> {
   seq_locked: boolean;
   /** pg_relation_size = 0; null where not asked (partitioned, inherited, locked, no extremes). */
   empty: boolean | null;
+  /** How many owned sequences the query left out because every table of theirs is empty. */
+  settled: number;
+}
+
+/** What readSequenceStates found. */
+export interface SequenceRead {
+  states: SequenceState[];
+  /**
+   * Sequences that only columns own (none of Synapse's) whose every table is empty, that the role
+   * may read and no one locks: nothing can be above them, so the catalog query counts them instead of listing
+   * them. Each counts as compared.
+   */
+  settled: number;
 }
 
 interface ValueRow extends Record<string, unknown> {
@@ -144,6 +158,7 @@ function byText(a: string, b: string): number {
 function assemble(rows: CatalogRow[], req: ReadRequest): SequenceState[] {
   const byOid = new Map<number, SequenceState>();
   for (const r of rows) {
+    if (r.seq_oid === null) continue;
     const oid = Number(r.seq_oid);
     let s = byOid.get(oid);
     if (!s) {
@@ -309,7 +324,7 @@ interface SequenceArm extends Arm {
   at: number;
 }
 
-export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req: ReadRequest): Promise<SequenceState[]> {
+export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req: ReadRequest): Promise<SequenceRead> {
   const triples = req.catalogue.flatMap((s) => s.columns.map((c) => [s.sequence, c.table, c.column, c.aggregate] as const));
   // Empty tables are told apart whether or not this request reads extremes (one pg_relation_size
   // a table), so that every request over the same sequences sends the same, shareable text.
@@ -319,12 +334,13 @@ export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req
     { purpose: 'reading the catalog of sequences and their tables', shareable: true },
   );
   const states = assemble(rows, req).filter((s) => !req.keep || req.keep(s));
+  const settled = req.keep ? 0 : (rows[0]?.settled ?? 0);
   await nameLockHolders(query, states);
   // A sequence whose tables are all empty (or unreadable) has nothing to be compared with, and
   // its value is not read: at 10,000 serial tables of which most are empty, planning a read of
   // each sequence is most of the cost.
   const readable = states.filter((s) => !s.unreadable && (!req.extremes || s.columns.some((c) => !c.unread && c.bound === undefined)));
-  if (readable.length === 0) return states;
+  if (readable.length === 0) return { states, settled };
 
   const how = valueReadFor(facts, readable.length, req.lockBudget);
   const armFor = (s: SequenceState, at: number): SequenceArm => {
@@ -384,5 +400,5 @@ export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req
       }
     }
   }
-  return states;
+  return { states, settled };
 }

@@ -153,6 +153,14 @@ describe.each(sharedServers())('sequence-drift on PostgreSQL $major', (server) =
     expect(objects((await runCheck(CHECK, server, db)).result, 'error')).toEqual(['public.big_id_seq']);
   });
 
+  it('sequences whose every table is empty are counted as compared (the catalog query counts them, lists the rest)', async () => {
+    const empties = Array.from({ length: 30 }, (_, i) => `CREATE TABLE e${i} (id serial PRIMARY KEY);`).join('\n');
+    const db = await createDatabase(server, 'sd_settled', { setup: `${empties}\nCREATE TABLE behind (id serial PRIMARY KEY); INSERT INTO behind (id) VALUES (5);` });
+    const r = (await runCheck(CHECK, server, db)).result;
+    expect(objects(r, 'error')).toEqual(['public.behind_id_seq']);
+    expect(r.findings[0]).toMatchObject({ code: 'sequences-ok', message: expect.stringMatching(/^31 sequences compared with their tables \(0 from Synapse's catalogue, 31 owned by columns\); 1 behind/), details: { sequences: 31, owned: 31, behind: 1 } });
+  });
+
   it('privileges: a sequence the role cannot read, and a table it cannot read, are reported skipped, not guessed', async () => {
     const role = `sd_reader_${server.major}_${Date.now()}`;
     const db = await createDatabase(server, 'sd_priv', {
