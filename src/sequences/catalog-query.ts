@@ -49,14 +49,39 @@ WITH wanted AS (
                                           AND i.indpred IS NULL AND i.indisvalid) AS leads
     FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
    GROUP BY i.indrelid
-), catalog AS (
-SELECT p.seq::oid::bigint AS seq_oid, sn.nspname AS seq_schema, s.relname AS seq_name,
+), base AS (
+  -- One row per sequence and column, with only what tells whether the sequence is settled.
+  SELECT p.seq, p.tbl, p.attnum, p.agg, p.synapse, p.identity, s.relnamespace AS seq_namespace,
+         t.relnamespace AS tbl_namespace, x.table_locked, ix.n AS index_count, ix.leads,
+         EXISTS (SELECT 1 FROM excl e WHERE e.relation = s.oid) AS seq_locked,
+         CASE WHEN $6::boolean AND t.relkind = 'r' AND NOT t.relhassubclass AND NOT x.table_locked
+              THEN pg_relation_size(t.oid) = 0 END AS empty
+    FROM pairs p
+    JOIN pg_class s ON s.oid = p.seq AND s.relkind = 'S' AND s.relpersistence <> 't'
+    JOIN pg_class t ON t.oid = p.tbl AND t.relkind IN ('r', 'p', 'f')
+    LEFT JOIN indexes ix ON ix.indrelid = t.oid
+    CROSS JOIN LATERAL (
+      SELECT EXISTS (SELECT 1 FROM excl e
+                      WHERE e.relation = t.oid OR e.relation = ANY (ix.oids)
+                         OR e.relation IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = t.oid)) AS table_locked
+    ) x
+), marked AS (
+  -- Settled: a sequence only columns own (none of Synapse's), unlocked, every table of which is
+  -- empty. Nothing can be above it and nothing needs reading (so no privilege either); it is
+  -- counted, not listed: at 10,000 serial tables most are such, and working out, formatting,
+  -- sending and parsing their rows was a third of the check. A window, not a join against a
+  -- list of them: the planner cannot estimate such a list and may scan it once per row.
+  SELECT b.*, bool_and(b.synapse IS NULL AND coalesce(b.empty, false) AND NOT b.seq_locked) OVER (PARTITION BY b.seq) AS settled
+    FROM base b
+)
+-- Every other row in full, each with the count; one row of NULLs and the count when all are settled.
+SELECT b.seq::oid::bigint AS seq_oid, sn.nspname AS seq_schema, s.relname AS seq_name,
        ps.seqincrement::text AS increment, ps.seqmin::text AS min_value, ps.seqmax::text AS max_value,
        sn.usage AND has_sequence_privilege(s.oid, 'SELECT') AS seq_select,
-       p.synapse, p.agg, p.identity,
-       p.tbl::oid::bigint AS table_oid, tn.nspname AS table_schema, t.relname AS table_name, t.relkind::text AS relkind,
+       b.synapse, b.agg, b.identity,
+       b.tbl::oid::bigint AS table_oid, tn.nspname AS table_schema, t.relname AS table_name, t.relkind::text AS relkind,
        a.attname AS column_name,
-       tn.usage AND (has_table_privilege(t.oid, 'SELECT') OR has_column_privilege(t.oid, p.attnum::smallint, 'SELECT')) AS table_select,
+       tn.usage AND (has_table_privilege(t.oid, 'SELECT') OR has_column_privilege(t.oid, b.attnum::smallint, 'SELECT')) AS table_select,
        -- reltuples is -1 (PostgreSQL 14+) or 0 before the first VACUUM or ANALYZE; the statistics
        -- system's live-tuple count covers that gap.
        (CASE WHEN t.relkind = 'p' OR t.relhassubclass
@@ -64,42 +89,22 @@ SELECT p.seq::oid::bigint AS seq_oid, sn.nspname AS seq_schema, s.relname AS seq
                                                 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = t.oid)
              WHEN t.reltuples > 0 THEN t.reltuples
              ELSE coalesce(pg_stat_get_live_tuples(t.oid), 0) END)::float8 AS row_estimate,
-       coalesce(p.attnum = ANY (ix.leads), false) AS indexed,
+       coalesce(b.attnum = ANY (b.leads), false) AS indexed,
        -- Locks a read of the column takes: the table, each of its indexes (the planner opens them
        -- all), and each child table with its indexes.
-       (1 + coalesce(ix.n, 0)
+       (1 + coalesce(b.index_count, 0)
           + CASE WHEN t.relhassubclass
                  THEN (SELECT coalesce(sum(1 + coalesce(ci.n, 0)), 0)
                          FROM pg_inherits i LEFT JOIN indexes ci ON ci.indrelid = i.inhrelid WHERE i.inhparent = t.oid)
                  ELSE 0 END)::int AS lock_weight,
-       x.table_locked, EXISTS (SELECT 1 FROM excl e WHERE e.relation = s.oid) AS seq_locked,
-       CASE WHEN $6::boolean AND t.relkind = 'r' AND NOT t.relhassubclass AND NOT x.table_locked
-            THEN pg_relation_size(t.oid) = 0 END AS empty
-  FROM pairs p
-  JOIN pg_class s ON s.oid = p.seq AND s.relkind = 'S' AND s.relpersistence <> 't'
-  JOIN schemas sn ON sn.oid = s.relnamespace
-  JOIN pg_sequence ps ON ps.seqrelid = s.oid
-  JOIN pg_class t ON t.oid = p.tbl AND t.relkind IN ('r', 'p', 'f')
-  JOIN schemas tn ON tn.oid = t.relnamespace
-  JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = p.attnum
-  LEFT JOIN indexes ix ON ix.indrelid = t.oid
-  CROSS JOIN LATERAL (
-    SELECT EXISTS (SELECT 1 FROM excl e
-                    WHERE e.relation = t.oid OR e.relation = ANY (ix.oids)
-                       OR e.relation IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = t.oid)) AS table_locked
-  ) x
-), settled AS (
-  -- Sequences only columns own (none of Synapse's), readable, unlocked, every table of which is
-  -- empty: nothing can be above them, so they are counted, not listed. At 10,000 serial tables
-  -- most are such, and formatting, sending and parsing their rows was a third of the check.
-  -- (Unreadable ones stay listed: the check says which it could not read.)
-  SELECT seq_oid FROM catalog
-   GROUP BY seq_oid
-  HAVING bool_and(synapse IS NULL) AND bool_and(coalesce(empty, false)) AND NOT bool_or(seq_locked)
-     AND bool_and(seq_select) AND bool_and(table_select)
-)
--- Every other row, each with the count; one row of NULLs and the count when all are settled.
-SELECT c.*, n.settled
-  FROM (SELECT count(*)::int AS settled FROM settled) n
-  LEFT JOIN catalog c ON NOT EXISTS (SELECT 1 FROM settled x WHERE x.seq_oid = c.seq_oid)
+       b.table_locked, b.seq_locked, b.empty, n.settled
+  FROM (SELECT count(DISTINCT seq)::int AS settled FROM marked WHERE settled) n
+  LEFT JOIN (marked b
+             JOIN pg_class s ON s.oid = b.seq
+             JOIN schemas sn ON sn.oid = b.seq_namespace
+             JOIN pg_sequence ps ON ps.seqrelid = b.seq
+             JOIN pg_class t ON t.oid = b.tbl
+             JOIN schemas tn ON tn.oid = b.tbl_namespace
+             JOIN pg_attribute a ON a.attrelid = b.tbl AND a.attnum = b.attnum)
+    ON NOT b.settled
 `;

@@ -169,7 +169,9 @@ describe.each(sharedServers())('sequence-drift on PostgreSQL $major', (server) =
         CREATE SCHEMA open; CREATE SCHEMA closed;
         CREATE TABLE open.readable (id serial PRIMARY KEY); INSERT INTO open.readable (id) VALUES (7);
         CREATE TABLE open.hidden (id serial PRIMARY KEY); INSERT INTO open.hidden (id) VALUES (7);
-        CREATE TABLE closed.t (id serial PRIMARY KEY);
+        CREATE TABLE closed.t (id serial PRIMARY KEY); INSERT INTO closed.t (id) VALUES (1);
+        -- Empty: nothing can be above its sequence, so it counts as compared without any read.
+        CREATE TABLE closed.nothing (id serial PRIMARY KEY);
         GRANT USAGE ON SCHEMA open TO ${role};
         GRANT SELECT ON open.readable, open.readable_id_seq, open.hidden_id_seq TO ${role};`,
     });
@@ -180,6 +182,7 @@ describe.each(sharedServers())('sequence-drift on PostgreSQL $major', (server) =
       expect.stringMatching(/^open\.hidden_id_seq was not compared with open\.hidden\.id \(no SELECT privilege on it\)$/),
       expect.stringMatching(/^1 sequence could not be read \(the role has no SELECT privilege on it, or no USAGE on its schema\): closed\.t_id_seq; grant SELECT/),
     ]);
+    expect(r.findings[0]!.message).toMatch(/^3 sequences compared with their tables/);
   });
 
   it('databases: split in two: state_group_id_seq is compared in the state database only', async () => {
