@@ -5,7 +5,7 @@ import pg from 'pg';
 import { resolveTargets } from '../src/config/resolve.js';
 import { openSession } from '../src/connection.js';
 import SEQUENCE_DRIFT from '../checks/sequence-drift.js';
-import { SEQUENCE_CATALOG_SQL } from '../src/sequences/catalog-query.js';
+import { sequenceCatalogSql } from '../src/sequences/catalog-query.js';
 import { readSequenceStates } from '../src/sequences/state.js';
 import { gatherFacts } from '../src/facts.js';
 import { runCheck } from '../src/testing/index.js';
@@ -92,7 +92,7 @@ describe.each(sharedServers())('a locked table on $name', (server) => {
       // The interleaving, made exact: the lock comes right after the catalog query has answered.
       const query: QueryFn = async (sql, params, opts) => {
         const rows = await session.query(sql, params, opts);
-        if (sql === SEQUENCE_CATALOG_SQL) lock = await holdLock(server, db, 'app.orders');
+        if (sql === sequenceCatalogSql(facts.major)) lock = await holdLock(server, db, 'app.orders');
         return rows as never;
       };
       const { states } = await readSequenceStates(query, facts, { catalogue: [], owned: true, extremes: true, thorough: false, unindexedRowLimit: 100_000, lockBudget: 1000 });

@@ -11,7 +11,7 @@ import { NUMERIC_LOCALPART_RANGE, SYNAPSE_SEQUENCES, type ColumnAggregate, type 
 import type { QueryFn, ServerFacts } from '../types.js';
 import { accessExclusiveHolders, describeLock, type LockHolder } from '../lock-holders.js';
 import { SAVEPOINT, savepointMessages, type Arm, type Message } from './batches.js';
-import { SEQUENCE_CATALOG_SQL } from './catalog-query.js';
+import { sequenceCatalogSql } from './catalog-query.js';
 
 /** `min` is a descending sequence's own column: it counts down, so the smallest value matters. */
 export type Aggregate = ColumnAggregate | 'min';
@@ -329,7 +329,7 @@ export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req
   // Empty tables are told apart whether or not this request reads extremes (one pg_relation_size
   // a table), so that every request over the same sequences sends the same, shareable text.
   const rows = await query<CatalogRow>(
-    SEQUENCE_CATALOG_SQL,
+    sequenceCatalogSql(facts.major),
     [triples.map((t) => t[0]), triples.map((t) => t[1]), triples.map((t) => t[2]), triples.map((t) => t[3]), req.owned, true],
     { purpose: 'reading the catalog of sequences and their tables', shareable: true },
   );
