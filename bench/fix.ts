@@ -7,9 +7,10 @@
 // Between runs the lagging sequences are put back where they were. Goal: fix --apply in under
 // twice the check's time, within the default lock table, in at most 4 round trips before it writes.
 //
-//   npm run build && node dist/bench/fix.js [--major 18] [--size 10000] [--every 7] [--runs 3] [--jit-off]
+//   npm run build && node dist/bench/fix.js [--server npm:18|system:15] [--size 10000] [--every 7] [--runs 3] [--jit-off]
 //
 // --jit-off starts the server with jit = off (a Debian build has LLVM; the embedded ones do not).
+import { goal } from './goals.js';
 import { buildSerialTables, DEFAULT_SETTINGS, withClient } from './serial-tables.js';
 import { resolveTargets } from '../src/config/resolve.js';
 import { fixingChecks, fixSequences } from '../src/fix.js';
@@ -21,7 +22,7 @@ function parseArgs(argv: string[]) {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  return { jitOff: argv.includes('--jit-off'), major: Number(value('major') ?? 18), size: Number(value('size') ?? 10_000), every: Number(value('every') ?? 7), runs: Number(value('runs') ?? 3) };
+  return { jitOff: argv.includes('--jit-off'), server: value('server') ?? `npm:${value('major') ?? 18}`, size: Number(value('size') ?? 10_000), every: Number(value('every') ?? 7), runs: Number(value('runs') ?? 3) };
 }
 
 
@@ -43,7 +44,7 @@ function median(values: number[]): number {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const server = await startThrowawayServer({ major: args.major, settings: args.jitOff ? { ...DEFAULT_SETTINGS, jit: 'off' } : DEFAULT_SETTINGS });
+  const server = await startThrowawayServer({ server: args.server, settings: args.jitOff ? { ...DEFAULT_SETTINGS, jit: 'off' } : DEFAULT_SETTINGS });
   try {
     const t0 = performance.now();
     const db = await buildSerialTables(server, `fix_${args.size}`, args.size, args.every, 'rows');
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
     let checkRoundTrips = 0;
     let lagging = 0;
     let outcome = '';
+    let roundTripsBeforeWrite = 0;
     for (let run = 0; run < args.runs; run++) {
       let t = performance.now();
       const checked = await runChecks({ targets, checks: fixingChecks() });
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
       apply.push(performance.now() - t);
       const a = applied.targets[0]!;
       if (a.error) throw a.error;
+      roundTripsBeforeWrite = a.roundTripsBeforeWrite ?? 0;
       if (a.applyError) throw new Error(a.applyError);
       outcome =
         `exit ${applied.exitCode}, ${a.applied!.filter((x) => x.changed).length} changed in ${a.batches!.count} transaction${a.batches!.count > 1 ? 's' : ''} ` +
@@ -87,6 +90,8 @@ async function main(): Promise<void> {
     console.log(`  fix (plan only):             ${Math.round(p)} ms`);
     console.log(`  fix --apply:                 ${Math.round(f)} ms = ${(f / c).toFixed(2)} × check`);
     console.log(`  ${outcome}`);
+    goal(5, server.name, `fix --apply of ${lagging} lagging: ${Math.round(f)} ms = ${(f / c).toFixed(2)}x the check (${Math.round(c)} ms)`, '< 2.0x', f / c < 2);
+    goal(2, server.name, `fix at ${args.size} tables: ${roundTripsBeforeWrite} round trips of the apply before its first write, after the checks' ${checkRoundTrips}`, '<= 4 in all', roundTripsBeforeWrite + checkRoundTrips <= 4);
   } finally {
     await server.stop();
   }

@@ -15,6 +15,8 @@ import { systemServerMajors } from '../src/throwaway/binaries.js';
 import { resolveTargets } from '../src/config/resolve.js';
 import { allChecks } from '../src/registry.js';
 import { runChecks } from '../src/runner.js';
+import { fixSequences } from '../src/fix.js';
+import { goal } from './goals.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -72,6 +74,17 @@ for (const spec of SERVERS) {
     console.log(`  node -e 0                      ${median(bare).toFixed(0).padStart(5)} ms`);
     console.log(`  pg-preflight check (CLI)       ${median(cli).toFixed(0).padStart(5)} ms   ${ratio.toFixed(2)}x node -e 0 (target <= 2.0x)`);
     console.log(`  runChecks() in this process    ${median(library).toFixed(0).padStart(5)} ms   ${roundTrips} round trips (target <= 6)`);
+    goal(2, server.name, `full check: ${roundTrips} round trips for ${allChecks().length} checks`, '<= 6', roundTrips <= 6);
+    // fix on the same database with one sequence put behind its rows: round trips before it writes.
+    const setback = new pg.Client({ host: server.socketDir, port: server.port, user: 'postgres', database: 'synapse' });
+    await setback.connect();
+    await setback.query("SELECT setval('events_stream_seq', 1)");
+    await setback.end();
+    const fixed = (await fixSequences({ dsn, env: {}, apply: true })).targets[0]!;
+    const beforeWrite = (fixed.checkRoundTrips ?? 0) + (fixed.roundTripsBeforeWrite ?? 0);
+    console.log(`  fix --apply of ${fixed.applied?.filter((a) => a.changed).length ?? 0} sequence: ${beforeWrite} round trips before its first write (target <= 4)`);
+    goal(2, server.name, `fix: ${beforeWrite} round trips before it writes (${fixed.checkRoundTrips} of its checks, ${fixed.roundTripsBeforeWrite} of the apply)`, '<= 4', beforeWrite <= 4);
+    goal(3, server.name, `whole run ${median(cli).toFixed(0)} ms = ${ratio.toFixed(2)}x node -e 0 (${median(bare).toFixed(0)} ms)`, '<= 2.0x', ratio <= 2.0);
   } finally {
     await server.stop();
   }

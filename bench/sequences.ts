@@ -19,6 +19,7 @@ import { systemServerMajors } from '../src/throwaway/binaries.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { goal } from './goals.js';
 
 interface Args {
   servers: string[];
@@ -111,7 +112,9 @@ function slowest(server: ThrowawayServer, db: string): string {
     return { id: r.id, ms: one.json.results[0]!.durationMs };
   });
   alone.sort((x, y) => y.ms - x.ms);
-  return `full check ${Math.round(full.wall)} ms in ${full.json.targets[0]!.roundTrips} round trips; slowest alone: ${alone.slice(0, 3).map((x) => `${x.id} ${Math.round(x.ms)} ms`).join(', ')}`;
+  const named = alone.slice(0, 3).map((x) => `${x.id} ${Math.round(x.ms)} ms`).join(', ');
+  goal(6, server.name, `full check at 10,000 tables ${Math.round(full.wall)} ms; slowest alone: ${named}`, 'the three slowest named', alone.length >= 3);
+  return `full check ${Math.round(full.wall)} ms in ${full.json.targets[0]!.roundTrips} round trips; slowest alone: ${named}`;
 }
 
 /** The two designs the check was chosen over, timed on a fresh connection each. */
@@ -161,16 +164,31 @@ async function main(): Promise<void> {
       const jit = await withClient(server, 'postgres', async (c) => (await c.query("SELECT current_setting('jit', true) AS j")).rows[0].j as string | null);
       console.log(`\n${server.name}: jit ${jit ?? 'absent'}, shared_buffers ${DEFAULT_SETTINGS.shared_buffers}, max_connections ${DEFAULT_SETTINGS.max_connections}, max_locks_per_transaction 64 (defaults); median of ${args.runs} runs`);
       console.log(`${'tables'.padStart(8)} ${'behind'.padStart(7)} ${'found'.padStart(6)} ${'check wall'.padStart(11)} ${'seq-drift'.padStart(10)} ${'round trips'.padStart(12)} ${'peak RSS'.padStart(9)} ${'check_postgres'.padStart(15)} ${'ratio'.padStart(6)}`);
+      const walls = new Map<number, number>();
       for (const size of args.sizes) {
         const db = await buildSerialTables(server, `seq_${size}`, size, 7, 'empty');
         const m = await measure(server, db, args.runs);
+        walls.set(size, m.wall);
         const expected = Math.ceil(size / 7);
         const ratio = m.checkPostgres ? (m.wall / m.checkPostgres).toFixed(2) : 'n/a';
         console.log(
           `${String(size).padStart(8)} ${String(expected).padStart(7)} ${String(m.behind).padStart(6)} ${`${Math.round(m.wall)} ms`.padStart(11)} ${`${Math.round(m.drift)} ms`.padStart(10)} ${String(m.roundTrips).padStart(12)} ${`${Math.round(m.rss)} MB`.padStart(9)} ${(m.checkPostgres ? `${Math.round(m.checkPostgres)} ms` : m.checkPostgresError ? 'failed' : 'not installed').padStart(15)} ${ratio.padStart(6)}${m.behind === expected ? '' : '  MISSED SOME'}${m.checkPostgresError ? `  (check_postgres: ${m.checkPostgresError})` : ''}`,
         );
-        if (size === 10_000) console.log(`         ${slowest(server, db)}`);
+        if (size === 10_000) {
+          goal(4, server.name, `10,000 tables: ${m.behind} of ${expected} behind found`, 'all', m.behind === expected);
+          if (m.checkPostgres) goal(4, server.name, `10,000 tables: ${Math.round(m.wall)} ms = ${ratio}x check_postgres (${Math.round(m.checkPostgres)} ms)`, '<= 1.0x', m.wall <= m.checkPostgres);
+          else console.log(`goal 4 | ${server.name} | 10,000 tables: check_postgres ${m.checkPostgresError ? `failed (${m.checkPostgresError})` : 'not installed'}: no ratio | <= 1.0x | skipped`);
+          goal(4, server.name, `10,000 tables: peak RSS ${Math.round(m.rss)} MB`, '< 100 MB', m.rss < 100);
+          console.log(`         ${slowest(server, db)}`);
+        }
         await withClient(server, 'postgres', (c) => c.query(`DROP DATABASE ${db}`));
+      }
+      const sizes = [...walls.keys()].sort((a, b) => a - b);
+      for (let i = 1; i < sizes.length; i++) {
+        const [from, to] = [sizes[i - 1]!, sizes[i]!];
+        const growth = walls.get(to)! / walls.get(from)!;
+        // Linear or better: the time grows at most as the table count does (a process start is in both).
+        goal(4, server.name, `${from} to ${to} tables (${to / from}x): ${growth.toFixed(2)}x the time`, `<= ${to / from}x (linear)`, growth <= to / from);
       }
     } finally {
       await server.stop();
