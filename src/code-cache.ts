@@ -31,9 +31,6 @@ export function runBundle(bundle: string, cachedData?: Buffer): LoadedBundle {
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: bundle,
     cachedData,
-    // Plugins are files the user names, loaded with import(); the bundle has no other import().
-    // (The constant exists from Node 20.12; before, a callback that imports as the bin would.)
-    importModuleDynamically: (vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER ?? ((specifier: string) => import(specifier))) as never,
   });
   const module = { exports: {} };
   (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, dirname(bundle));

@@ -8,6 +8,7 @@ import { BUILTIN_CHECKS } from '../checks/index.js';
 import { PreflightError, usageError } from './errors.js';
 import { RULES_RESULT_ID } from './rules/apply.js';
 import type { Check } from './types.js';
+import { importModule } from './dynamic-import.js';
 
 export interface PluginSpec {
   /** A path (`./checks.js`, `/abs/checks.js`, a package directory) or an installed package name. */
@@ -99,7 +100,7 @@ async function importPlugin(spec: PluginSpec): Promise<{ mod: Record<string, unk
   }
   const { url, file } = located;
   try {
-    return { mod: (await import(url)) as Record<string, unknown>, key: file ?? url };
+    return { mod: (await importModule(url)) as Record<string, unknown>, key: file ?? url };
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (!file && (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && firstLine(err).includes(`'${spec.module}'`)) {

@@ -50,6 +50,8 @@ describe('README: install from a checkout', () => {
     const demo = spawnSync(process.execPath, [BUILT_CLI, 'demo', '--no-color'], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/nonexistent' }, timeout: 120_000 });
     expect(demo.stderr).toBe('');
     expect(demo.status).toBe(0);
+    // The embedded server from npm, found through the bin's import() (a system one would also run).
+    expect(demo.stdout).toMatch(/^PostgreSQL 18\.\d+ listening on /m);
   }, 120_000);
 });
 

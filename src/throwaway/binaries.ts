@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { importModule } from '../dynamic-import.js';
 
 /** Where a server's binaries come from: an npm package of this checkout, or the system's install. */
 export type ServerSource = 'npm' | 'system';
@@ -37,7 +38,7 @@ function fromDir(binDir: string, source: ServerSource): Omit<ServerBinaries, 've
 
 async function fromNpm(major: number): Promise<Omit<ServerBinaries, 'version' | 'major'> | undefined> {
   try {
-    const mod = (await import(`pg${major}`)) as { initdb: string; postgres: string };
+    const mod = (await importModule(`pg${major}`)) as { initdb: string; postgres: string };
     if (!existsSync(mod.postgres)) return undefined;
     const binDir = join(mod.postgres, '..');
     return { binDir, initdb: mod.initdb, postgres: mod.postgres, source: 'npm', jit: existsSync(join(binDir, '..', 'lib', 'llvmjit.so')) };

@@ -1,9 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import initSqlJs from 'sql.js';
 import { describe, expect, it } from 'vitest';
 import { sqliteSnapshotSource } from '../../src/sqlite/snapshot.js';
+import { builtCli } from '../helpers/built-cli.js';
 import { runCli } from '../helpers/cli.js';
 import { fixtureSql, synapseSchemaSql } from '../helpers/fixtures.js';
 import { createDatabase, dsnFor, sharedServers, sql, type SharedServer } from '../helpers/servers.js';
@@ -137,6 +139,10 @@ describe.each(sharedServers())('sqlite-port on PostgreSQL $major', (server) => {
     const run = await runCli(['check', '--dsn', dsnFor(server, db), '--only', ID, '--sqlite-database', sqlite, '--format', 'json']);
     expect(run.code).toBe(0); // a warning: exit 0 unless --fail-on warning
     expect(JSON.parse(run.stdout).results[0]).toMatchObject({ id: ID, status: 'warning' });
+    // And the bin as installed: its bundle loads sql.js through the bin's import() (src/dynamic-import.ts).
+    const bin = spawnSync(process.execPath, [builtCli(), 'check', '--dsn', dsnFor(server, db), '--only', ID, '--sqlite-database', sqlite, '--format', 'json'], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/nonexistent' } });
+    expect(bin.stderr).toBe('');
+    expect(JSON.parse(bin.stdout).results[0]).toMatchObject({ id: ID, status: 'warning' });
   });
 
   it('skipped with the reason when the role may not read port_from_sqlite3', async () => {
