@@ -10,7 +10,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { usageError } from '../errors.js';
-import { importModule } from '../dynamic-import.js';
+import { hostImport } from '../dynamic-import.js';
 
 export interface SqliteTable {
   name: string;
@@ -102,7 +102,9 @@ export async function readSqliteSnapshot(path: string): Promise<SqliteSnapshot> 
   const wal = `${path}-wal`;
   const walBytes = existsSync(wal) ? statSync(wal).size : 0;
   // Loaded only when a file is to be read: most runs never need SQLite.
-  const { default: initSqlJs } = (await importModule('sql.js')) as typeof import('sql.js');
+  // A literal import() where the bin lends none: the single executable's bundle carries sql.js.
+  const host = hostImport();
+  const { default: initSqlJs } = (host ? await host('sql.js') : await import('sql.js')) as typeof import('sql.js');
   const SQL = await initSqlJs(sqlJsConfig());
   const db = new SQL.Database(readWhole(path, sizeBytes));
   try {
