@@ -1,5 +1,6 @@
-// `npm run bench:sequences` (and part of `npm run bench`): how the sequence checks scale, on the embedded PostgreSQL 18 and on the
-// distribution's own server (Debian's, with LLVM JIT on) with PostgreSQL's default settings.
+// `npm run bench:sequences` (and part of `npm run bench`): how the sequence checks scale, on the
+// embedded PostgreSQL 18 and on the distribution's own server (Debian's, with LLVM JIT on) with
+// PostgreSQL's default settings.
 // Builds databases of 1,000, 10,000 and 50,000 serial tables where one in seven holds rows with
 // explicit ids (its sequence behind) and the rest are empty, then times `pg-preflight check
 // --only sequence-drift` as a user runs it (a fresh process, default limits): wall time, round
