@@ -58,6 +58,9 @@ export function negotiatePreferred(host: string, port: number, tlsOptions: Conne
       settled = true;
       clearTimeout(timer);
       socket.removeListener('error', fail);
+      // Until node-postgres attaches its own listener (a few ticks later), an error would have none
+      // and end the process; node-postgres still hears of it.
+      ready.on('error', () => undefined);
       resolve(ready);
     };
   });
