@@ -230,7 +230,9 @@ function wrapClient(client: pg.Client, target: DatabaseTarget, serverVersionNum:
       return query<R>(statements.join(';\n'), undefined, { statements: firstSql ? 1 : 0 });
     },
     async close() {
-      await client.end().catch(() => undefined);
+      // Done once Terminate is written: the backend then ends the transaction and exits by itself,
+      // which after a check of 10,000 tables takes it 10-20 ms that nothing here needs to wait for.
+      void client.end().catch(() => undefined);
     },
   };
 }
