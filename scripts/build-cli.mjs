@@ -195,31 +195,70 @@ export async function buildCliBundle() {
 
 /**
  * The code cache holds what V8 compiled while the script ran, so it is made by running the CLI:
- * a check, in text and in JSON, against a socket that is not there (no server is needed at build
- * time). That compiles the parser, the options, the configuration, the connection and the
- * reporters; the checks' own functions compile at first use. In a child process, so that the
- * build's own code is not in the cache.
+ * a check in text and in JSON. Where this checkout has the embedded PostgreSQL (its
+ * devDependencies), against a throwaway server holding the Synapse-like fixture, so that every
+ * check's own code runs and is cached too (5-6 ms of each start, measured); elsewhere against a
+ * socket that is not there, which still covers the parser, the configuration, the connection
+ * and the reporters. In a child process, so that the build's own code is not in the cache.
  */
 function trainCodeCache() {
-  rmSync(`${CLI_SCRIPT}.cache`, { force: true });
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--train-code-cache'], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', NO_COLOR: '1' },
-  });
+  const train = (mode) => {
+    rmSync(`${CLI_SCRIPT}.cache`, { force: true });
+    return spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--train-code-cache', mode], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', NO_COLOR: '1', ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}) },
+      timeout: 120_000,
+    });
+  };
+  // A server that starts but then fails or hangs costs the better cache, never the build.
+  let r = train('server');
+  if (r.status !== 0 || !existsSync(`${CLI_SCRIPT}.cache`)) r = train('no-server');
   if (r.status !== 0 || !existsSync(`${CLI_SCRIPT}.cache`)) throw new Error(`making the code cache failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
 }
 
+/** A throwaway server with the Synapse-like fixture and its DSN, or undefined where none can start. */
+async function trainingDatabase() {
+  try {
+    const { startThrowawayServer } = await import(pathToFileURL(join(ROOT, 'dist', 'src', 'throwaway', 'server.js')).href);
+    const { default: pg } = await import('pg');
+    const server = await startThrowawayServer({ server: 'npm:18' });
+    const admin = new pg.Client({ host: server.socketDir, port: server.port, user: 'postgres', database: 'postgres' });
+    await admin.connect();
+    await admin.query("CREATE DATABASE synapse TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'");
+    await admin.end();
+    const db = new pg.Client({ host: server.socketDir, port: server.port, user: 'postgres', database: 'synapse' });
+    await db.connect();
+    await db.query(readFileSync(join(ROOT, 'fixtures', 'synapse', 'schema.sql'), 'utf8'));
+    await db.end();
+    return { server, dsn: `postgresql://postgres@${server.host}:${server.port}/synapse` };
+  } catch {
+    return undefined; // no embedded PostgreSQL here (an install without devDependencies)
+  }
+}
+
 /** The training run itself (a child of trainCodeCache). */
-async function runCodeCacheTraining() {
+async function runCodeCacheTraining(mode) {
   const { runBundle, codeCachePath } = await import(pathToFileURL(join(ROOT, 'dist', 'src', 'code-cache.js')).href);
-  const dsn = 'postgresql://training@/pg-preflight-training?host=/nonexistent/pg-preflight-training';
+  const database = mode === 'server' ? await trainingDatabase() : undefined;
+  const dsn = database?.dsn ?? 'postgresql://training@/pg-preflight-training?host=/nonexistent/pg-preflight-training';
   const runs = [['check', '--dsn', dsn], ['check', '--dsn', dsn, '--format', 'json']];
+  // Each run ends by flushing its output and exiting (src/bin.ts): the process ends with the last.
+  const exit = process.exit.bind(process);
+  let left = runs.length;
+  // A server stopped the usual way: killed at exit, it would leave its shared memory in /dev/shm.
+  process.exit = () => {
+    if (--left === 0) void Promise.resolve(database?.server.stop()).finally(() => exit(0));
+  };
+  process.stdout.write = (_chunk, encoding, done) => {
+    (typeof encoding === 'function' ? encoding : done)?.();
+    return true;
+  };
+  process.stderr.write = process.stdout.write;
   let script;
   for (const argv of runs) {
     process.argv = [process.execPath, CLI_SCRIPT, ...argv];
     script = runBundle(CLI_SCRIPT).script;
   }
-  process.stdout.write = () => true;
   process.on('exit', () => {
     writeFileSync(codeCachePath(CLI_SCRIPT), script.createCachedData());
     process.exitCode = 0;
@@ -227,6 +266,6 @@ async function runCodeCacheTraining() {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  if (process.argv[2] === '--train-code-cache') await runCodeCacheTraining();
+  if (process.argv[2] === '--train-code-cache') await runCodeCacheTraining(process.argv[3]);
   else await buildCliBundle();
 }
