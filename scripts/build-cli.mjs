@@ -113,8 +113,9 @@ const yargsWithoutAssert = {
 };
 
 /**
- * node-postgres's crypto helpers take Web Crypto when they load (2.7 ms of every start), though
- * only a password login (MD5 or SCRAM) uses it. The bundle gets the file with that lookup made on
+ * node-postgres's crypto helpers load Node's crypto and take Web Crypto when they load (2.7 ms of
+ * every start, and crypto's own modules more), though only a password login (MD5 or SCRAM) uses
+ * them. The bundle gets the file with that lookup made on
  * first use. Each replaced line is looked for exactly, so that a node-postgres release that
  * changes the file fails the build instead of bundling something half-edited.
  */
@@ -127,7 +128,9 @@ const lazyPgWebCrypto = {
         if (!text.includes(from)) throw new Error(`${args.path}: no "${from}"; check the lazy-pg-webcrypto plugin against this node-postgres`);
         text = text.split(from).join(to);
       };
-      replace('const webCrypto = nodeCrypto.webcrypto || globalThis.crypto', 'let loadedWebCrypto\nconst webCrypto = () => (loadedWebCrypto ??= nodeCrypto.webcrypto || globalThis.crypto)');
+      replace("const nodeCrypto = require('crypto')", "let loadedCrypto\nconst nodeCrypto = () => (loadedCrypto ??= require('crypto'))");
+      replace('const webCrypto = nodeCrypto.webcrypto || globalThis.crypto', 'let loadedWebCrypto\nconst webCrypto = () => (loadedWebCrypto ??= nodeCrypto().webcrypto || globalThis.crypto)');
+      replace("nodeCrypto.createHash('md5')", "nodeCrypto().createHash('md5')");
       replace('const subtleCrypto = webCrypto.subtle', '');
       replace('webCrypto.getRandomValues(', 'webCrypto().getRandomValues(');
       replace('subtleCrypto.', 'webCrypto().subtle.');
