@@ -6,11 +6,11 @@
 //
 //   npm run bench:check   (node dist/bench/full-check.js [--servers npm:18,system:15] [--runs 9])
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { startThrowawayServer } from '../src/throwaway/server.js';
+import { createSynapseDatabase } from '../src/throwaway/synapse-database.js';
 import { systemServerMajors } from '../src/throwaway/binaries.js';
 import { resolveTargets } from '../src/config/resolve.js';
 import { allChecks } from '../src/registry.js';
@@ -39,15 +39,9 @@ function timed(args: string[]): { ms: number; stdout: string } {
 for (const spec of SERVERS) {
   const server = await startThrowawayServer({ server: spec });
   try {
-    const admin = new pg.Client({ host: server.socketDir, port: server.port, user: 'postgres', database: 'postgres' });
-    await admin.connect();
-    await admin.query("CREATE DATABASE synapse TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'");
-    await admin.end();
-    const db = new pg.Client({ host: server.socketDir, port: server.port, user: 'postgres', database: 'synapse' });
-    await db.connect();
     // The compact Synapse-like schema the tests use (every table and sequence Synapse checks),
     // with some rows in the largest table.
-    await db.query(readFileSync(join(here, '..', '..', 'fixtures', 'synapse', 'schema.sql'), 'utf8'));
+    const db = await createSynapseDatabase(server);
     await db.query("INSERT INTO events (event_id, room_id, stream_ordering) SELECT '$e' || g, '!r', g FROM generate_series(1, 10000) g");
     await db.query("SELECT setval('events_stream_seq', 10000)");
     await db.end();

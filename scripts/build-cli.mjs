@@ -223,16 +223,14 @@ function trainCodeCache() {
 async function trainingDatabase() {
   try {
     const { startThrowawayServer } = await import(pathToFileURL(join(ROOT, 'dist', 'src', 'throwaway', 'server.js')).href);
-    const { default: pg } = await import('pg');
+    const { createSynapseDatabase } = await import(pathToFileURL(join(ROOT, 'dist', 'src', 'throwaway', 'synapse-database.js')).href);
     const server = await startThrowawayServer({ server: 'npm:18' });
-    const admin = new pg.Client({ host: server.socketDir, port: server.port, user: 'postgres', database: 'postgres' });
-    await admin.connect();
-    await admin.query("CREATE DATABASE synapse TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'");
-    await admin.end();
-    const db = new pg.Client({ host: server.socketDir, port: server.port, user: 'postgres', database: 'synapse' });
-    await db.connect();
-    await db.query(readFileSync(join(ROOT, 'fixtures', 'synapse', 'schema.sql'), 'utf8'));
-    await db.end();
+    try {
+      await (await createSynapseDatabase(server)).end();
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
     return { server, dsn: `postgresql://postgres@${server.host}:${server.port}/synapse` };
   } catch {
     return undefined; // no embedded PostgreSQL here (an install without devDependencies)
