@@ -66,8 +66,13 @@ function sslAttempts(target: DatabaseTarget): SslSetting[] {
   }
 }
 
-function isSslUnsupported(err: unknown): boolean {
-  return err instanceof Error && /does not support SSL/i.test(err.message);
+/**
+ * Whether a failed attempt leads to the next one, as libpq's allow: the server answered the
+ * plain login with an error (a pg_hba.conf line for SSL only, say), so it is tried again with SSL.
+ * A network error ends the attempts. (prefer is one attempt since connection-ssl.ts.)
+ */
+function triesNext(err: unknown): boolean {
+  return err instanceof pg.DatabaseError;
 }
 
 /**
@@ -162,9 +167,11 @@ export async function connectClient(target: DatabaseTarget, limits: SessionLimit
       await client.connect();
       return { client, serverVersionNum, parameters };
     } catch (err) {
-      lastError = err;
+      // What the server said of the plain login explains more than a retry the server could not
+      // take (no SSL there); a server error of the retry (a wrong password) is its own answer.
+      if (lastError === undefined || err instanceof pg.DatabaseError) lastError = err;
       await client.end().catch(() => undefined);
-      if (!(ssl !== false && isSslUnsupported(err))) break;
+      if (!triesNext(err)) break;
     }
   }
   throw lastError;

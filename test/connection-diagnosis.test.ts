@@ -484,6 +484,12 @@ describe.skipIf(!existsSync('/usr/bin/openssl')).each(matrixMajors())('SSL (Post
     expect(JSON.parse(r.stdout).results[0].message).toMatch(/over TCP from 127\.0\.0\.1 with SSL\) matched line 4/);
   });
 
+  it('sslmode allow: the plain login the server refuses (hostssl only) is tried again with SSL, as libpq does', async () => {
+    const r = await runCli(['--config', config('allow'), '--only', 'auth-hba', '--format', 'json']);
+    expect(r.code, r.stdout + r.stderr).not.toBe(3);
+    expect(JSON.parse(r.stdout).results[0].message).toMatch(/over TCP from 127\.0\.0\.1 with SSL\) matched line 4/);
+  });
+
   it('sslmode prefer, set or left to libpq\'s default: SSL on the first and only connection, so hostssl admits it', async () => {
     const withoutSslmode = writeConfig(`database:\n  name: psycopg2\n  args:\n    user: synapse_user\n    password: "${PASSWORD}"\n    dbname: postgres\n    host: 127.0.0.1\n    port: ${server.port}\n`);
     for (const file of [config('prefer'), withoutSslmode]) {
