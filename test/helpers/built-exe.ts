@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { newestSourceMtime, ROOT } from './built-cli.js';
+import { newestSourceMtime, ROOT, underBuildLock } from './built-cli.js';
 
 /** What `npm run build:exe` makes (scripts/build-exe.mjs). */
 export const BUILT_EXE = join(ROOT, 'dist', 'exe', 'pg-preflight-linux-x64');
@@ -16,24 +16,10 @@ export const EXE_SUPPORTED = process.platform === 'linux' && process.arch === 'x
 export function builtExe(): string {
   const stale = () => !existsSync(BUILT_EXE) || statSync(BUILT_EXE).mtimeMs < newestSourceMtime();
   if (!stale()) return BUILT_EXE;
-  const lock = join(ROOT, 'dist.build-lock');
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`${lock} held for three minutes; remove it if no build is running`);
-      spawnSync('sleep', ['0.2']);
-    }
-  }
-  try {
-    if (stale()) {
-      const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-exe.mjs')], { encoding: 'utf8', cwd: ROOT });
-      if (r.status !== 0) throw new Error(`npm run build:exe failed:\n${r.stdout}${r.stderr}`);
-    }
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+  underBuildLock(() => {
+    if (!stale()) return;
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-exe.mjs')], { encoding: 'utf8', cwd: ROOT });
+    if (r.status !== 0) throw new Error(`npm run build:exe failed:\n${r.stdout}${r.stderr}`);
+  }, 180_000);
   return BUILT_EXE;
 }
