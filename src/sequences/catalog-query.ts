@@ -27,15 +27,15 @@
  * asked to compute it once; before 12 every CTE is computed once, and MATERIALIZED is no keyword.
  */
 export function sequenceCatalogSql(major: number): string {
-  return major >= 12 ? SEQUENCE_CATALOG_SQL.replace('), pairs AS (', '), pairs AS MATERIALIZED (') : SEQUENCE_CATALOG_SQL;
+  return catalogSql(major >= 12 ? 'MATERIALIZED ' : '');
 }
 
-const SEQUENCE_CATALOG_SQL = `
+const catalogSql = (materialized: string) => `
 WITH wanted AS (
   SELECT w.seq_name, w.tbl_name, w.col_name, w.agg,
          to_regclass(quote_ident(w.seq_name)) AS seq, to_regclass(quote_ident(w.tbl_name)) AS tbl
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS w(seq_name, tbl_name, col_name, agg)
-), pairs AS (
+), pairs AS ${materialized}(
   SELECT w.seq, w.tbl, a.attnum, w.agg, w.seq_name AS synapse, false AS identity
     FROM wanted w
     JOIN pg_attribute a ON a.attrelid = w.tbl AND a.attname = w.col_name AND a.attnum > 0 AND NOT a.attisdropped
