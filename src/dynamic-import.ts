@@ -4,9 +4,14 @@
 // Node 20 cannot import(): a script compiled from cached data loses its dynamic-import callback
 // ("A dynamic import callback was not specified"). So the bin (src/npm-bin.ts) lends its own
 // import() under this symbol; the library and the single executable use plain import().
-export const HOST_IMPORT = Symbol.for('pg-preflight.import');
+const HOST_IMPORT = Symbol.for('pg-preflight.import');
 
 type Importer = (specifier: string) => Promise<unknown>;
+
+/** Called by the bin before it runs the bundle: the bundle's copy of this module finds it. */
+export function lendImport(importer: Importer): void {
+  (globalThis as { [HOST_IMPORT]?: Importer })[HOST_IMPORT] = importer;
+}
 
 /** The bin's import(), when the code runs in its bundle. */
 export function hostImport(): Importer | undefined {

@@ -6,7 +6,7 @@
 // with the code cache that Node's SEA builder puts into the executable.
 import { fileURLToPath } from 'node:url';
 import { readCodeCache, runBundle } from './code-cache.js';
-import { HOST_IMPORT } from './dynamic-import.js';
+import { lendImport } from './dynamic-import.js';
 import { VERSION } from './version.js';
 
 const argv = process.argv.slice(2);
@@ -15,6 +15,6 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
 } else {
   const bundle = fileURLToPath(new URL('./cli-bundle.cjs', import.meta.url));
   // The bundle's import() of plugins, sql.js and the embedded servers goes through this one.
-  (globalThis as { [HOST_IMPORT]?: (specifier: string) => Promise<unknown> })[HOST_IMPORT] = (specifier) => import(specifier);
+  lendImport((specifier) => import(specifier));
   runBundle(bundle, readCodeCache(bundle));
 }
