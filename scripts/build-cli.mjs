@@ -113,31 +113,48 @@ const yargsWithoutAssert = {
 };
 
 /**
+ * An esbuild plugin that bundles one node-postgres file with some lines replaced. Each line is
+ * looked for exactly, so that a node-postgres release that changes the file fails the build
+ * instead of bundling something half-edited.
+ */
+function editedPgFile(name, file, edits) {
+  return {
+    name,
+    setup(build) {
+      build.onLoad({ filter: file }, (args) => {
+        let text = readFileSync(args.path, 'utf8');
+        for (const [from, to] of edits) {
+          if (!text.includes(from)) throw new Error(`${args.path}: no "${from}"; check the ${name} plugin against this node-postgres`);
+          text = text.split(from).join(to);
+        }
+        return { contents: text, loader: 'js' };
+      });
+    },
+  };
+}
+
+/**
  * node-postgres's crypto helpers load Node's crypto and take Web Crypto when they load (2.7 ms of
  * every start, and crypto's own modules more), though only a password login (MD5 or SCRAM) uses
- * them. The bundle gets the file with that lookup made on
- * first use. Each replaced line is looked for exactly, so that a node-postgres release that
- * changes the file fails the build instead of bundling something half-edited.
+ * them. The bundle gets the file with that lookup made on first use.
  */
-const lazyPgWebCrypto = {
-  name: 'lazy-pg-webcrypto',
-  setup(build) {
-    build.onLoad({ filter: /[\\/]pg[\\/]lib[\\/]crypto[\\/]utils\.js$/ }, (args) => {
-      let text = readFileSync(args.path, 'utf8');
-      const replace = (from, to) => {
-        if (!text.includes(from)) throw new Error(`${args.path}: no "${from}"; check the lazy-pg-webcrypto plugin against this node-postgres`);
-        text = text.split(from).join(to);
-      };
-      replace("const nodeCrypto = require('crypto')", "let loadedCrypto\nconst nodeCrypto = () => (loadedCrypto ??= require('crypto'))");
-      replace('const webCrypto = nodeCrypto.webcrypto || globalThis.crypto', 'let loadedWebCrypto\nconst webCrypto = () => (loadedWebCrypto ??= nodeCrypto().webcrypto || globalThis.crypto)');
-      replace("nodeCrypto.createHash('md5')", "nodeCrypto().createHash('md5')");
-      replace('const subtleCrypto = webCrypto.subtle', '');
-      replace('webCrypto.getRandomValues(', 'webCrypto().getRandomValues(');
-      replace('subtleCrypto.', 'webCrypto().subtle.');
-      return { contents: text, loader: 'js' };
-    });
-  },
-};
+const lazyPgWebCrypto = editedPgFile('lazy-pg-webcrypto', /[\\/]pg[\\/]lib[\\/]crypto[\\/]utils\.js$/, [
+  ["const nodeCrypto = require('crypto')", "let loadedCrypto\nconst nodeCrypto = () => (loadedCrypto ??= require('crypto'))"],
+  ['const webCrypto = nodeCrypto.webcrypto || globalThis.crypto', 'let loadedWebCrypto\nconst webCrypto = () => (loadedWebCrypto ??= nodeCrypto().webcrypto || globalThis.crypto)'],
+  ["nodeCrypto.createHash('md5')", "nodeCrypto().createHash('md5')"],
+  ['const subtleCrypto = webCrypto.subtle', ''],
+  ['webCrypto.getRandomValues(', 'webCrypto().getRandomValues('],
+  ['subtleCrypto.', 'webCrypto().subtle.'],
+]);
+
+/**
+ * node-postgres's connection parameters load Node's dns when they load (0.5 ms of every start),
+ * though only pg-native's connection string, which we never build, looks a host up with it.
+ */
+const lazyPgDns = editedPgFile('lazy-pg-dns', /[\\/]pg[\\/]lib[\\/]connection-parameters\.js$/, [
+  ["const dns = require('dns')", ''],
+  ['dns.lookup(this.host,', "require('dns').lookup(this.host,"],
+]);
 
 /** What import.meta.url stands for in a CommonJS bundle (esbuild's define names it). */
 const IMPORT_META_URL = "var __pgpfImportMetaUrl = require('node:url').pathToFileURL(__filename).href;";
@@ -153,7 +170,7 @@ export function bundleOptions() {
     external: ['pg-native'],
     define: { PG_PREFLIGHT_PACKAGE_JSON: packageJsonDefine() },
     legalComments: 'linked',
-    plugins: [asciiStringWidth, nodeOnlyPgStream, yargsWithoutAssert, lazyPgWebCrypto],
+    plugins: [asciiStringWidth, nodeOnlyPgStream, yargsWithoutAssert, lazyPgWebCrypto, lazyPgDns],
     logLevel: 'warning',
   };
 }
@@ -187,10 +204,15 @@ export async function buildCliBundle() {
     // Smaller text and cache to read at every start; names stay, for the rare stack trace.
     minifyWhitespace: true,
     minifySyntax: true,
+    // esbuild's default, stated: src/code-cache.ts relies on it.
+    charset: 'ascii',
     metafile: true,
   });
   // A hashbang line is not valid inside the function wrapper.
-  writeFileSync(CLI_SCRIPT, readFileSync(CLI_SCRIPT, 'utf8').replace(/^#!.*\n/, ''));
+  const script = readFileSync(CLI_SCRIPT, 'utf8').replace(/^#!.*\n/, '');
+  // src/code-cache.ts reads it as latin1, which is the same text only for ASCII.
+  if (/[^\x00-\x7f]/.test(script)) throw new Error(`${CLI_SCRIPT} is not ASCII: src/code-cache.ts would misread it`);
+  writeFileSync(CLI_SCRIPT, script);
   writeFileSync(CLI_METAFILE, JSON.stringify(result.metafile));
   trainCodeCache();
   return result;

@@ -27,7 +27,9 @@ export interface LoadedBundle {
  * cache was made from, so the build's training run and the bin both go through this function.
  */
 export function runBundle(bundle: string, cachedData?: Buffer): LoadedBundle {
-  const source = readFileSync(bundle, 'utf8');
+  // The bundle is ASCII (esbuild escapes the rest, and the build checks it), so latin1 reads the
+  // same text without UTF-8 decoding: 2 ms of 835 kB at every start.
+  const source = readFileSync(bundle, 'latin1');
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: bundle,
     cachedData,

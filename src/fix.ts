@@ -19,6 +19,7 @@ import { runChecks, type TargetReport } from './runner.js';
 import { defaultLockBudget } from './sequences/batches.js';
 import { displayName, fixSetval, type SequenceName } from './sequences/remediation.js';
 import { statusAtLeast, type Check, type CheckOptions, type ParamValues, type ServerFacts, type Status } from './types.js';
+import { nowMs } from './clock.js';
 
 export type { SequenceValue } from './fix-apply.js';
 
@@ -258,7 +259,7 @@ function lockBudgetOf(opts: FixOptions, facts: ServerFacts | undefined): number 
 
 /** The library entry point of `pg-preflight fix`. */
 export async function fixSequences(opts: FixOptions): Promise<FixReport> {
-  const t0 = performance.now();
+  const t0 = nowMs();
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const { targets } = resolveTargets(opts);
   const reports: FixTargetReport[] = [];
@@ -285,7 +286,7 @@ export async function fixSequences(opts: FixOptions): Promise<FixReport> {
     const applied = new Set(report.applied!.filter((a) => !a.refused).map((a) => a.object + '\0' + a.check));
     report.remaining = needsAttention(plan.filter((p) => !applied.has(p.object + '\0' + p.check)), unfixable);
   }
-  return { apply: opts.apply === true, force: opts.force === true, targets: reports, exitCode: exitCodeOf(reports, opts.apply === true), durationMs: performance.now() - t0 };
+  return { apply: opts.apply === true, force: opts.force === true, targets: reports, exitCode: exitCodeOf(reports, opts.apply === true), durationMs: nowMs() - t0 };
 }
 
 function exitCodeOf(reports: FixTargetReport[], apply: boolean): number {

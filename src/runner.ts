@@ -12,6 +12,7 @@ import { checkTarget } from './target-view.js';
 import { DEFAULT_JOBS, mapInPool } from './pool.js';
 import type { RulesSummary } from './rules/types.js';
 import { openSessionWaiting, type WaitOptions } from './wait.js';
+import { nowMs } from './clock.js';
 
 export interface RunOptions {
   targets: DatabaseTarget[];
@@ -145,7 +146,7 @@ async function runTarget(
   wait: (WaitOptions & { deadline: number }) | undefined,
   onProgress: RunOptions['onProgress'],
 ): Promise<TargetReport> {
-  const t0 = performance.now();
+  const t0 = nowMs();
   let session: Session | undefined;
   const report: TargetReport = { target, results: [], roundTrips: 0, durationMs: 0 };
   try {
@@ -168,17 +169,17 @@ async function runTarget(
     progress();
     await Promise.all(
       checks.map(async (check, i) => {
-        const c0 = performance.now();
+        const c0 = nowMs();
         const ctx = { facts, target: view, query, options, inputs: inputsFor(check, inputs), params: resolveParams(check, params[check.id]) };
         try {
-          results[i] = summarize(check, targetName(target), toFindings(await check.run(ctx)), performance.now() - c0);
+          results[i] = summarize(check, targetName(target), toFindings(await check.run(ctx)), nowMs() - c0);
         } catch (err) {
           if (err instanceof PreflightError) {
             lost ??= err;
             return;
           }
           const holders = (err as QueryFailure).code === '55P03' && !lost ? await accessExclusiveHolders(query).catch(() => []) : [];
-          results[i] = failedResult(check, targetName(target), err, performance.now() - c0, limits, holders);
+          results[i] = failedResult(check, targetName(target), err, nowMs() - c0, limits, holders);
         }
         progress();
       }),
@@ -191,14 +192,14 @@ async function runTarget(
   } finally {
     report.roundTrips = session?.roundTrips() ?? 0;
     await session?.close();
-    report.durationMs = performance.now() - t0;
+    report.durationMs = nowMs() - t0;
   }
   return report;
 }
 
 /** The library entry point: runs the checks against every target, one connection each. */
 export async function runChecks(opts: RunOptions): Promise<Report> {
-  const t0 = performance.now();
+  const t0 = nowMs();
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   // One deadline for the whole run: --wait 60 means 60 s in all, however many databases (a
   // caller that connected before, to list databases, passes the deadline it started).
@@ -208,5 +209,5 @@ export async function runChecks(opts: RunOptions): Promise<Report> {
   );
   const summary = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
   for (const t of targets) for (const r of t.results) summary[r.status]++;
-  return { targets, summary, durationMs: performance.now() - t0 };
+  return { targets, summary, durationMs: nowMs() - t0 };
 }
