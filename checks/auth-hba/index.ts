@@ -47,11 +47,17 @@ column need the server's own lookups and are reported as uncertain.`,
   },
   async run(ctx) {
     const { facts } = ctx;
+    const readRules = async () => (await ctx.query<{ rule: HbaFileRule }>(RULES_SQL)).map((r) => r.rule);
+    const readStored = async () => (await ctx.query<{ stored: string }>(STORED_SQL))[0]?.stored;
+    // A superuser may read both views, so they go with the login query; any other role's grants
+    // are known only from its answer, and a query naming a view it may not read fails whole.
+    const early = facts.isSuperuser ? Promise.all([readRules(), readStored()]) : undefined;
+    // Handled here too: a return before it is awaited must not leave a rejection unhandled.
+    early?.catch(() => undefined);
     const [row] = await ctx.query<LoginRow>(loginSql(facts.major));
     if (!row) throw new Error('the login query returned no row');
     if (!row.can_read_rules) return rulesUnreadable(facts.user);
-    const rules = (await ctx.query<{ rule: HbaFileRule }>(RULES_SQL)).map((r) => r.rule);
-    const stored = row.can_read_authid ? (await ctx.query<{ stored: string }>(STORED_SQL))[0]?.stored : undefined;
+    const [rules, stored] = await (early ?? Promise.all([readRules(), row.can_read_authid ? readStored() : undefined]));
     const hbaFile = hbaFilesOf(rules, facts);
     const login = loginOf(row);
     const findings: Finding[] = rules.filter((r) => r.error).map((bad) => invalidLine(bad, hbaFile));
