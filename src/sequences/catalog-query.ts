@@ -15,7 +15,8 @@
 // Three things spare the reads that follow:
 // - `empty`: pg_relation_size is 0, so the table has no page and no row, and its maximum need not
 //   be planned or read (exact, unlike reltuples; it takes and releases ACCESS SHARE at once, so it
-//   costs no lock table slot). Most tables of a large schema are empty.
+//   costs no lock table slot). Most tables of a large schema are empty. A table the statistics
+//   say has pages or rows is not asked: it is read, and the read is exact whatever they say.
 // - `table_locked`/`seq_locked`: another session holds or waits for ACCESS EXCLUSIVE on the table,
 //   one of its indexes or children, or the sequence; reading it would wait out lock_timeout, so it
 //   is reported with its holder instead, and pg_relation_size is not called on it.
@@ -64,8 +65,12 @@ WITH wanted AS (
   SELECT p.seq, p.tbl, p.attnum, p.agg, p.synapse, p.identity, s.relnamespace AS seq_namespace,
          t.relnamespace AS tbl_namespace, x.table_locked, ix.n AS index_count, ix.leads,
          EXISTS (SELECT 1 FROM excl e WHERE e.relation = s.oid) AS seq_locked,
-         CASE WHEN $6::boolean AND t.relkind = 'r' AND NOT t.relhassubclass AND NOT x.table_locked
-              THEN pg_relation_size(t.oid) = 0 END AS empty
+         CASE WHEN NOT ($6::boolean AND t.relkind = 'r' AND NOT t.relhassubclass AND NOT x.table_locked) THEN NULL
+              -- Pages or rows at the last VACUUM or ANALYZE: most likely not empty, so its maximum
+              -- is read, which is exact either way, and pg_relation_size (a relcache entry built
+              -- on this fresh backend, 15-20 us a table) is spared.
+              WHEN t.relpages > 0 OR t.reltuples > 0 THEN false
+              ELSE pg_relation_size(t.oid) = 0 END AS empty
     FROM pairs p
     JOIN pg_class s ON s.oid = p.seq AND s.relkind = 'S' AND s.relpersistence <> 't'
     JOIN pg_class t ON t.oid = p.tbl AND t.relkind IN ('r', 'p', 'f')

@@ -112,7 +112,7 @@ interface CatalogRow extends Record<string, unknown> {
   lock_weight: number;
   table_locked: boolean;
   seq_locked: boolean;
-  /** pg_relation_size = 0; null where not asked (partitioned, inherited, locked, no extremes). */
+  /** pg_relation_size = 0; false also where the statistics say it has pages or rows; null where not asked (partitioned, inherited, locked). */
   empty: boolean | null;
   /** How many owned sequences the query left out because every table of theirs is empty. */
   settled: number;
