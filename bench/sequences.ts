@@ -21,6 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { goal } from './goals.js';
+import { savepointMessages } from '../src/sequences/batches.js';
 
 interface Args {
   servers: string[];
@@ -149,12 +150,15 @@ async function compare(spec: string, size: number): Promise<void> {
     const tables = await withClient(server, db, async (c) => (await c.query<{ t: string; a: string }>(`SELECT t.oid::regclass::text AS t, a.attname AS a ${owned}`)).rows);
     const arms = tables.map((r, i) => `SELECT ${i} AS i, (SELECT max(${r.a}) FROM ${r.t})::text AS m`);
     await time('UNION ALL, one statement (maxima only)', arms.join(' UNION ALL '));
-    // A statement's cost grows faster than its arms (src/sequences/batches.ts uses 25).
+    // A UNION ALL's cost grows faster than its arms: src/sequences/batches.ts runs UNION ALLs of 25
+    // through query_to_xml, in statements of hundreds.
     for (const size of [100, 25]) {
       const statements: string[] = [];
       for (let i = 0; i < arms.length; i += size) statements.push(arms.slice(i, i + size).join(' UNION ALL '));
       await time(`UNION ALL, statements of ${size} arms in one message (maxima only)`, statements.join(';\n'));
     }
+    const grouped = savepointMessages(arms.map((sql) => ({ sql, weight: 0 })), { lockBudget: Number.MAX_SAFE_INTEGER, major: 13, oneMessage: true })[0]!;
+    await time(`query_to_xml of UNION ALLs of 25, ${grouped.statements} statements (maxima only)`, grouped.sql);
     // The floor of any per-table read: open and plan a query on each table, read nothing.
     const floor: string[] = [];
     for (let i = 0; i < tables.length; i += 100) floor.push(tables.slice(i, i + 100).map((r) => `SELECT (SELECT 1 FROM ${r.t} WHERE false) AS m`).join(' UNION ALL '));

@@ -25,7 +25,7 @@
 // transactions ("batches"), each atomic, in plan order, and the report says which committed.
 import type { Session } from './connection.js';
 import { quoteLiteral } from './quote.js';
-import { savepointMessages, type Arm } from './sequences/batches.js';
+import { decodeRows, savepointMessages, type Arm } from './sequences/batches.js';
 import { transactionSettings } from './connection.js';
 import type { SequenceName } from './sequences/remediation.js';
 
@@ -177,8 +177,8 @@ export async function applyBatch(session: Session, groups: readonly SequenceGrou
       `SELECT -1 AS i, count(*)::text AS l, NULL::boolean AS c, NULL::text AS t, NULL::boolean AS o FROM pg_stat_activity WHERE ${OTHERS_WHERE}`,
     ];
     // One message whatever its length: the lock and the reads belong in the same round trip.
-    const reads = savepointMessages(readArms(groups), Math.max(1, opts.lockBudget - groups.length), undefined, Number.MAX_SAFE_INTEGER)[0] ?? { sql: "SELECT NULL::int AS i WHERE false", statements: 1 };
-    const rows = await session.query<ReadRow>(`${head.join(';\n')};\n${reads.sql}`, undefined, { statements: reads.statements + 1, purpose: `locking and reading ${groups.length} sequences` });
+    const reads = savepointMessages(readArms(groups), { lockBudget: Math.max(1, opts.lockBudget - groups.length), major: opts.major, oneMessage: true })[0] ?? { sql: "SELECT NULL::int AS i WHERE false", statements: 1 };
+    const rows = decodeRows<ReadRow>(await session.query(`${head.join(';\n')};\n${reads.sql}`, undefined, { statements: reads.statements + 1, purpose: `locking and reading ${groups.length} sequences` }));
     const read = new Map(rows.map((r) => [r.i, r]));
     const others = Number(read.get(-1)!.l);
     const refusal =

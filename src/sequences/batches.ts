@@ -5,35 +5,57 @@
 // memory" on a server with default settings, and would starve the application's own sessions on
 // the way there. Locks taken after a savepoint are released when the savepoint is rolled back to
 // (PostgreSQL docs, "Explicit Locking"), and a rollback to savepoint keeps the REPEATABLE READ
-// snapshot. So the reads go out as one multi-statement message: statements of up to
-// `perStatement` UNION ALL arms, a ROLLBACK TO SAVEPOINT whenever the locks taken reach the
-// budget. A few round trips, however many batches: see savepointMessages.
+// snapshot. So the reads go out as one multi-statement message, with a ROLLBACK TO SAVEPOINT
+// whenever the locks taken reach the budget. A few round trips, however many batches: see
+// savepointMessages.
+//
+// The shape of a statement. A UNION ALL costs the server more per arm the more arms it has
+// (Debian's 15, 1,429 reads after the catalog query: 231 ms in UNION ALLs of 100 arms, 160 ms of
+// 25; at a few thousand arms the backend runs out of memory), but statements of 25 arms are many
+// statements, and the client's wait for a message grows with them (connection.ts). So a statement
+// runs its UNION ALLs of 25 arms one by one through query_to_xml, which plans and runs each apart
+// (SPI), within the transaction's snapshot and locks: 1,429 reads take the embedded 18 150 ms in
+// statements of 600 arms, as in UNION ALLs of 25, against 192 ms with one query_to_xml call an
+// arm. Each arm's row comes back as row_to_json text inside the XML (decodeRows).
 import type { ServerFacts } from '../types.js';
+import { quoteLiteral } from '../quote.js';
 
 export interface Arm {
   /** One SELECT producing one row; every arm of a call has the same columns. */
   sql: string;
   /** Locks it takes: the sequence, each table read and each of that table's indexes. */
   weight: number;
+  /**
+   * What it costs the server, in reads through an index (1, the default): a scan of a table
+   * without a usable index costs more, so that a statement stays far within statement_timeout.
+   */
+  cost?: number;
 }
 
 export const SAVEPOINT = 'pg_preflight_sequences';
 
-/**
- * A statement's cost grows faster than its arms: on Debian's 15, 1,429 reads took 231 ms of the
- * server in statements of 100 arms, 160 ms in statements of 25 and 157 ms of 10 (one arm each:
- * 186 ms, the statements' own overhead). At a few thousand arms one statement runs out of memory.
- */
-const ARMS_PER_STATEMENT = 25;
+/** Arms one query_to_xml call runs, as one UNION ALL. */
+const ARMS_PER_GROUP = 25;
 
 /**
- * Statements one message may hold: 2,000 arms, a few hundred milliseconds of work, before 13 all
- * of it under one statement_timeout (the server's timeout then covers the whole message). From
- * 13 each statement may take up to statement_timeout and the client waits for the sum
- * (connection.ts): at the default 5 s, a server that stops answering mid-message is given up
- * after at most 405 s. 10,000 sequences with rows go in five round trips.
+ * Cost one statement may hold: about 100 ms of reads through indexes, far within any
+ * statement_timeout; at PostgreSQL's default lock settings the lock budget ends a statement first
+ * (650 such reads).
  */
-const STATEMENTS_PER_MESSAGE = 80;
+const COST_PER_STATEMENT = 1_000;
+
+/**
+ * Statements one message may hold from PostgreSQL 13, where each may take up to
+ * statement_timeout and the client waits for the sum (connection.ts): under two minutes at the
+ * default 5 s, and 10,000 reads through indexes in one message.
+ */
+const STATEMENTS_PER_MESSAGE = 20;
+
+/** Before 13 the server's statement_timeout covers the whole message: a few hundred milliseconds of it. */
+const COST_PER_MESSAGE_BEFORE_13 = 2_000;
+
+/** The column each statement's rows come back in (decodeRows). */
+const ROWS_COLUMN = 'pg_preflight_rows';
 
 export interface Message<A extends Arm = Arm> {
   sql: string;
@@ -43,24 +65,48 @@ export interface Message<A extends Arm = Arm> {
   arms: readonly A[];
 }
 
+export interface MessageOptions {
+  /** Locks one batch may hold before the savepoint is rolled back to. */
+  lockBudget: number;
+  /** The server's major version: before 13 a message is bounded by its cost, from 13 by its statements. */
+  major: number;
+  /** Everything in one message, however long (fix --apply reads under its locks in one round trip). */
+  oneMessage?: boolean;
+}
+
+/** One statement: its arms in UNION ALLs of ARMS_PER_GROUP, each run by query_to_xml. */
+function statementSql(arms: readonly Arm[]): string {
+  const groups: string[] = [];
+  for (let i = 0; i < arms.length; i += ARMS_PER_GROUP) {
+    const union = arms.slice(i, i + ARMS_PER_GROUP).map((a) => a.sql).join('\nUNION ALL ');
+    groups.push(`(${quoteLiteral(`SELECT row_to_json(a)::text AS j FROM (${union}) a`)})`);
+  }
+  return `SELECT query_to_xml(g.q, true, true, '')::text AS ${ROWS_COLUMN} FROM (VALUES ${groups.join(',\n')}) g(q)`;
+}
+
 /**
  * The arms as messages. Each message opens the savepoint, sends statements of up to
- * `perStatement` UNION ALL arms, rolls back to the savepoint whenever the locks taken reach the
- * budget, and holds at most `perMessage` reading statements.
+ * COST_PER_STATEMENT, rolls back to the savepoint whenever the locks taken reach the budget, and
+ * holds at most STATEMENTS_PER_MESSAGE statements (before 13: COST_PER_MESSAGE_BEFORE_13).
  */
-export function savepointMessages<A extends Arm>(arms: readonly A[], lockBudget: number, perStatement = ARMS_PER_STATEMENT, perMessage = STATEMENTS_PER_MESSAGE): Message<A>[] {
+export function savepointMessages<A extends Arm>(arms: readonly A[], opts: MessageOptions): Message<A>[] {
   const messages: Message<A>[] = [];
   let out: string[] = [];
   let inMessage: A[] = [];
   let statement: A[] = [];
   let statements = 0;
   let held = 0;
+  let statementCost = 0;
+  let messageCost = 0;
+  const messageFull = (nextCost: number) =>
+    !opts.oneMessage && (opts.major >= 13 ? statements >= STATEMENTS_PER_MESSAGE : messageCost + nextCost > COST_PER_MESSAGE_BEFORE_13);
   const flushStatement = () => {
     if (statement.length === 0) return;
-    out.push(statement.map((a) => a.sql).join('\nUNION ALL '));
+    out.push(statementSql(statement));
     inMessage.push(...statement);
     statements++;
     statement = [];
+    statementCost = 0;
   };
   const flushMessage = () => {
     flushStatement();
@@ -70,25 +116,49 @@ export function savepointMessages<A extends Arm>(arms: readonly A[], lockBudget:
     inMessage = [];
     statements = 0;
     held = 0;
+    messageCost = 0;
   };
   for (const arm of arms) {
-    if (held > 0 && held + arm.weight > lockBudget) {
-      flushStatement();
-      if (statements >= perMessage) flushMessage();
-      else {
+    const cost = arm.cost ?? 1;
+    const overLocks = held > 0 && held + arm.weight > opts.lockBudget;
+    if (statement.length > 0 && (overLocks || statementCost + cost > COST_PER_STATEMENT || (opts.major < 13 && messageFull(cost)))) flushStatement();
+    if (statement.length === 0 && statements > 0) {
+      // A new statement: in the next message when this one is full, else after a rollback to
+      // the savepoint when its locks would pass the budget.
+      if (messageFull(cost)) flushMessage();
+      else if (overLocks) {
         out.push(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
         held = 0;
       }
     }
     statement.push(arm);
     held += arm.weight;
-    if (statement.length >= perStatement) {
-      flushStatement();
-      if (statements >= perMessage) flushMessage();
-    }
+    statementCost += cost;
+    messageCost += cost;
   }
   flushMessage();
   return messages;
+}
+
+const XML_ENTITY: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&#x0d;': '\r' };
+const ROW_TEXT = /<j>(.*?)<\/j>/gs;
+
+/**
+ * The arms' rows from the rows of a message savepointMessages made; rows of anything else sent
+ * with it (fix --apply's own first row) pass as they are. query_to_xml escapes only &, <, > and
+ * carriage returns in text, and row_to_json's text holds none of them raw but those.
+ */
+export function decodeRows<R extends Record<string, unknown>>(rows: readonly Record<string, unknown>[]): R[] {
+  const out: R[] = [];
+  for (const row of rows) {
+    const xml = row[ROWS_COLUMN];
+    if (typeof xml !== 'string') {
+      out.push(row as R);
+      continue;
+    }
+    for (const m of xml.matchAll(ROW_TEXT)) out.push(JSON.parse(m[1]!.replace(/&(?:amp|lt|gt|#x0d);/g, (e) => XML_ENTITY[e]!)) as R);
+  }
+  return out;
 }
 
 function setting(facts: ServerFacts, name: string, fallback: number): number {

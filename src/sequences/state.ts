@@ -2,7 +2,7 @@
 // number of round trips whatever their number:
 //  1. the catalog query (catalog-query.ts): which sequences, which columns, indexes, estimates;
 //  2. multi-statement messages (batches.ts): every sequence's value and every non-empty column's
-//     MAX/MIN (one message per 2,000 sequences);
+//     MAX/MIN (one message per 10,000 sequences, 2,000 before PostgreSQL 13);
 //  3. only when another session holds ACCESS EXCLUSIVE on something to read: who it is;
 //  4. on PostgreSQL 10-17 only, when pg_sequence_last_value was used and some sequence has not
 //     handed out a value yet: those sequences read directly (see valueReadFor).
@@ -10,7 +10,7 @@ import { quoteIdent, quoteLiteral, quoteQualified } from '../quote.js';
 import { NUMERIC_LOCALPART_RANGE, SYNAPSE_SEQUENCES, type ColumnAggregate, type SynapseSequence } from '../synapse/sequences.js';
 import type { QueryFn, ServerFacts } from '../types.js';
 import { accessExclusiveHolders, describeLock, type LockHolder } from '../lock-holders.js';
-import { SAVEPOINT, savepointMessages, type Arm, type Message } from './batches.js';
+import { decodeRows, SAVEPOINT, savepointMessages, type Arm, type Message } from './batches.js';
 import { sequenceCatalogSql } from './catalog-query.js';
 
 /** `min` is a descending sequence's own column: it counts down, so the smallest value matters. */
@@ -316,6 +316,14 @@ function markLocked(states: readonly SequenceState[], holders: readonly LockHold
   return marked;
 }
 
+/**
+ * What reading a column costs beyond one read through an index, in such reads: a scan of a table
+ * without a usable index (or of every numeric localpart) costs about one per thousand rows.
+ */
+function scanCost(c: ColumnState): number {
+  return c.indexed && c.aggregate !== 'numeric-localpart' ? 0 : Math.ceil(c.rowEstimate / 1_000);
+}
+
 /** A lock taken between the catalog query and the reads: at most this many fresh attempts. */
 const LOCK_RETRIES = 3;
 
@@ -351,18 +359,19 @@ export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req
       at,
       sql: `SELECT ${at} AS i, ${select}, ARRAY[${extremes.join(', ')}]::text[] AS m${from}`,
       weight: 1 + read.reduce((sum, c) => sum + c.lockWeight, 0),
+      cost: 1 + read.reduce((sum, c) => sum + scanCost(c), 0),
     };
   };
   // Locks pg_sequence_last_value keeps to the end are not the batches' to spend.
   const budget = how === 'last-value-function' ? req.lockBudget - readable.length : req.lockBudget;
   const pending: number[] = [];
-  for (const message of savepointMessages(readable.map(armFor), budget)) {
+  for (const message of savepointMessages(readable.map(armFor), { lockBudget: budget, major: facts.major })) {
     let values: ValueRow[] | undefined;
     let attempt: Message<SequenceArm> | undefined = message;
     for (let tries = 0; values === undefined && attempt; tries++) {
       const n = attempt.arms.length;
       try {
-        values = await query<ValueRow>(attempt.sql, undefined, { statements: attempt.statements, purpose: `reading ${n} sequence${n === 1 ? '' : 's'} and the largest ids of their tables` });
+        values = decodeRows<ValueRow>(await query(attempt.sql, undefined, { statements: attempt.statements, purpose: `reading ${n} sequence${n === 1 ? '' : 's'} and the largest ids of their tables` }));
       } catch (err) {
         if ((err as { code?: string }).code !== '55P03' || tries >= LOCK_RETRIES) throw err;
         // Locked since the catalog query: leave those tables out and read the rest again. A
@@ -372,7 +381,7 @@ export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req
         const inMessage = message.arms.map((a) => readable[a.at]!);
         if (markLocked(inMessage, await accessExclusiveHolders(query)) === 0) throw err;
         const again = inMessage.filter((x) => !x.unreadable).map((x) => armFor(x, readable.indexOf(x)));
-        attempt = savepointMessages(again, budget, undefined, Number.MAX_SAFE_INTEGER)[0];
+        attempt = savepointMessages(again, { lockBudget: budget, major: facts.major, oneMessage: true })[0];
       }
     }
     for (const row of values ?? []) {
@@ -392,8 +401,8 @@ export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req
       const s = readable[i]!;
       return { sql: `SELECT ${i} AS i, last_value::text AS l, is_called AS c FROM ${quoteQualified(s.schema, s.name)}`, weight: 1 };
     });
-    for (const message of savepointMessages(direct, req.lockBudget)) {
-      for (const row of await query<ValueRow>(message.sql, undefined, { statements: message.statements, purpose: `reading ${message.arms.length} sequences` })) {
+    for (const message of savepointMessages(direct, { lockBudget: req.lockBudget, major: facts.major })) {
+      for (const row of decodeRows<ValueRow>(await query(message.sql, undefined, { statements: message.statements, purpose: `reading ${message.arms.length} sequences` }))) {
         const s = readable[row.i]!;
         s.lastValue = BigInt(row.l!);
         s.isCalled = row.c!;
