@@ -92,7 +92,7 @@ describe.each(sharedServers())('a locked table on $name', (server) => {
       // The interleaving, made exact: the lock comes right after the catalog query has answered.
       const query: QueryFn = async (sql, params, opts) => {
         const rows = await session.query(sql, params, opts);
-        if (sql === sequenceCatalogSql(facts.major)) lock = await holdLock(server, db, 'app.orders');
+        if (sql === sequenceCatalogSql(facts.major, facts.isSuperuser)) lock = await holdLock(server, db, 'app.orders');
         return rows as never;
       };
       const { states } = await readSequenceStates(query, facts, { catalogue: [], owned: true, extremes: true, thorough: false, unindexedRowLimit: 100_000, lockBudget: 1000 });

@@ -337,7 +337,7 @@ export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req
   // Empty tables are told apart whether or not this request reads extremes (one pg_relation_size
   // a table), so that every request over the same sequences sends the same, shareable text.
   const rows = await query<CatalogRow>(
-    sequenceCatalogSql(facts.major),
+    sequenceCatalogSql(facts.major, facts.isSuperuser),
     [triples.map((t) => t[0]), triples.map((t) => t[1]), triples.map((t) => t[2]), triples.map((t) => t[3]), req.owned, true],
     { purpose: 'reading the catalog of sequences and their tables', shareable: true },
   );

@@ -153,12 +153,23 @@ describe.each(sharedServers())('sequence-drift on PostgreSQL $major', (server) =
     expect(objects((await runCheck(CHECK, server, db)).result, 'error')).toEqual(['public.big_id_seq']);
   });
 
-  it('sequences whose every table is empty are counted as compared (the catalog query counts them, lists the rest)', async () => {
+  it('sequences whose every table is empty are counted as compared (the catalog query counts them, lists the rest), for a superuser and for a plain role alike', async () => {
+    const role = `sd_plain_${server.major}_${Date.now()}`;
     const empties = Array.from({ length: 30 }, (_, i) => `CREATE TABLE e${i} (id serial PRIMARY KEY);`).join('\n');
-    const db = await createDatabase(server, 'sd_settled', { setup: `${empties}\nCREATE TABLE behind (id serial PRIMARY KEY); INSERT INTO behind (id) VALUES (5);` });
-    const r = (await runCheck(CHECK, server, db)).result;
-    expect(objects(r, 'error')).toEqual(['public.behind_id_seq']);
-    expect(r.findings[0]).toMatchObject({ code: 'sequences-ok', message: expect.stringMatching(/^31 sequences compared with their tables \(0 from Synapse's catalogue, 31 owned by columns\); 1 behind/), details: { sequences: 31, owned: 31, behind: 1 } });
+    const db = await createDatabase(server, 'sd_settled', {
+      setup: `${empties}
+        CREATE TABLE behind (id serial PRIMARY KEY); INSERT INTO behind (id) VALUES (5);
+        -- Emptied: TRUNCATE leaves an empty file; DELETE leaves its pages, so the table is read.
+        CREATE TABLE truncated (id serial PRIMARY KEY); INSERT INTO truncated (id) VALUES (9); TRUNCATE truncated;
+        CREATE TABLE deleted (id serial PRIMARY KEY); INSERT INTO deleted (id) VALUES (9); DELETE FROM deleted;
+        CREATE ROLE ${role} LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role}; GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO ${role};`,
+    });
+    // The superuser's catalog query stats the tables' files, the plain role's asks pg_relation_size.
+    for (const user of ['postgres', role]) {
+      const r = (await runCheck(CHECK, { host: server.host, port: server.port }, db, { user })).result;
+      expect(objects(r, 'error')).toEqual(['public.behind_id_seq']);
+      expect(r.findings[0]).toMatchObject({ code: 'sequences-ok', message: expect.stringMatching(/^33 sequences compared with their tables \(0 from Synapse's catalogue, 33 owned by columns\); 1 behind/), details: { sequences: 33, owned: 33, behind: 1 } });
+    }
   });
 
   it('privileges: a sequence the role cannot read, and a table it cannot read, are reported skipped, not guessed', async () => {
