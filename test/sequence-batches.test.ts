@@ -1,8 +1,14 @@
-// How the sequence reads are cut into statements and messages (src/sequences/batches.ts), and
-// that what query_to_xml hands back decodes to the rows the arms selected, on every server.
+// How the sequence reads are cut into statements and messages (src/sequences/batches.ts), that
+// what query_to_xml hands back decodes to the rows the arms selected, and how the catalog query
+// tells empty tables apart, on every server.
 import { describe, expect, it } from 'vitest';
+import { resolveTargets } from '../src/config/resolve.js';
+import { openSession } from '../src/connection.js';
+import { gatherFacts } from '../src/facts.js';
 import { decodeRows, savepointMessages, type Arm } from '../src/sequences/batches.js';
-import { createDatabase, sharedServers, withClient } from './helpers/servers.js';
+import { readSequenceStates, type ReadRequest } from '../src/sequences/state.js';
+import type { QueryFn } from '../src/types.js';
+import { createDatabase, dsnFor, sharedServers, withClient } from './helpers/servers.js';
 
 const arms = (n: number, weight = 3, cost = 1): Arm[] => Array.from({ length: n }, (_, i) => ({ sql: `SELECT ${i} AS i`, weight, cost }));
 const rollbacks = (sql: string) => sql.split(';\n').filter((s) => s.startsWith('ROLLBACK TO SAVEPOINT')).length;
@@ -53,5 +59,34 @@ describe.each(sharedServers())('the rows of a message, on $name', (server) => {
     expect(rows).toHaveLength(60);
     expect(rows[7]).toEqual({ i: 7, c: false, l: null, m: ['7', null], t: special });
     expect(rows.map((r) => r.i)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+  });
+});
+
+describe.each(sharedServers())('the catalog of sequences, on $name', (server) => {
+  it('a superuser refused pg_stat_file (as on hosted servers) gets the same answer through pg_relation_size', async () => {
+    const empties = Array.from({ length: 5 }, (_, i) => `CREATE TABLE e${i} (id serial PRIMARY KEY);`).join('\n');
+    const db = await createDatabase(server, 'cat_refused', { setup: `${empties}\nCREATE TABLE full_t (id serial PRIMARY KEY); INSERT INTO full_t (id) VALUES (3);` });
+    const session = await openSession(resolveTargets({ dsn: dsnFor(server, db), env: { HOME: '/nonexistent' } }).targets[0]!);
+    try {
+      const facts = await gatherFacts(session);
+      expect(facts.isSuperuser).toBe(true);
+      const req: ReadRequest = { catalogue: [], owned: true, extremes: true, thorough: false, unindexedRowLimit: 100_000, lockBudget: 1000 };
+      const sent: string[] = [];
+      const refusing: QueryFn = async (sql, params, opts) => {
+        sent.push(sql);
+        if (sql.includes('pg_stat_file')) throw Object.assign(new Error('permission denied for function pg_stat_file'), { code: '42501' });
+        return session.query(sql, params, opts);
+      };
+      const refused = await readSequenceStates(refusing, facts, req);
+      expect(sent.filter((q) => q.includes('pg_stat_file'))).toHaveLength(1);
+      expect(sent.filter((q) => q.includes('pg_relation_size(t.oid) = 0'))).toHaveLength(1);
+      const plain = await readSequenceStates(session.query, facts, req);
+      expect(refused.settled).toBe(5);
+      expect(plain.settled).toBe(5);
+      expect(refused.states.map((x) => [x.name, x.lastValue, x.columns[0]!.bound])).toEqual(plain.states.map((x) => [x.name, x.lastValue, x.columns[0]!.bound]));
+      expect(plain.states.map((x) => [x.name, x.columns[0]!.bound])).toEqual([['full_t_id_seq', 3n]]);
+    } finally {
+      await session.close();
+    }
   });
 });

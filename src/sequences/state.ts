@@ -334,13 +334,23 @@ interface SequenceArm extends Arm {
 
 export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req: ReadRequest): Promise<SequenceRead> {
   const triples = req.catalogue.flatMap((s) => s.columns.map((c) => [s.sequence, c.table, c.column, c.aggregate] as const));
-  // Empty tables are told apart whether or not this request reads extremes (one pg_relation_size
-  // a table), so that every request over the same sequences sends the same, shareable text.
-  const rows = await query<CatalogRow>(
-    sequenceCatalogSql(facts.major, facts.isSuperuser),
-    [triples.map((t) => t[0]), triples.map((t) => t[1]), triples.map((t) => t[2]), triples.map((t) => t[3]), req.owned, true],
-    { purpose: 'reading the catalog of sequences and their tables', shareable: true },
-  );
+  // Empty tables are told apart whether or not this request reads extremes (a file size a table),
+  // so that every request over the same sequences sends the same, shareable text.
+  const catalog = (statFiles: boolean) =>
+    query<CatalogRow>(
+      sequenceCatalogSql(facts.major, statFiles),
+      [triples.map((t) => t[0]), triples.map((t) => t[1]), triples.map((t) => t[2]), triples.map((t) => t[3]), req.owned, true],
+      { purpose: 'reading the catalog of sequences and their tables', shareable: true },
+    );
+  let rows: CatalogRow[];
+  try {
+    rows = await catalog(facts.isSuperuser);
+  } catch (err) {
+    // A superuser whose server still refuses it the file (a hosted one that restricts
+    // pg_stat_file, or a file it may not stat): the tables are opened instead.
+    if (!facts.isSuperuser || (err as { code?: string }).code !== '42501') throw err;
+    rows = await catalog(false);
+  }
   const states = assemble(rows, req).filter((s) => !req.keep || req.keep(s));
   const settled = req.keep ? 0 : (rows[0]?.settled ?? 0);
   await nameLockHolders(query, states);
