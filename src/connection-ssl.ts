@@ -3,7 +3,7 @@
 // so the retry without SSL used to cost a second TCP connection and a second backend start (5-9 ms
 // of every check over TCP here: bench/full-check.ts). The socket handed to node-postgres is then
 // already negotiated, and node-postgres is told to use no SSL of its own.
-import { createRequire } from 'node:module';
+import { builtin } from './builtin.js';
 import net from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { parseAddress } from './connection-diagnosis/ip.js';
@@ -46,8 +46,8 @@ export function negotiatePreferred(host: string, port: number, tlsOptions: Conne
       }
       // Errors of the TCP socket come out of the TLS socket that takes it over.
       socket.on('error', () => undefined);
-      // Required here: loading tls costs 3-4 ms, and a server without SSL never needs it.
-      const tls = createRequire(import.meta.url)('node:tls') as typeof import('node:tls');
+      // A server without SSL never needs tls.
+      const tls = builtin('node:tls');
       // SNI must not name an IP address (RFC 6066), as node-postgres's own upgrade has it.
       const secure = tls.connect({ ...tlsOptions, socket, host, ...(parseAddress(host) ? {} : { servername: host }) });
       secure.once('error', fail);

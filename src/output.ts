@@ -3,7 +3,7 @@
 // target, which POSIX makes atomic within one file system.
 import { accessSync, closeSync, constants, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { createRequire } from 'node:module';
+import { builtin } from './builtin.js';
 import { usageError } from './errors.js';
 
 /** Fails early, with exit 2, when a report could not be written: before any database is checked. */
@@ -34,8 +34,7 @@ export function assertWritable(file: string, flag: string): void {
 export function writeFileAtomic(file: string, text: string): void {
   const path = resolve(file);
   // Hidden and ending in .tmp: the textfile collector reads only *.prom, a CI upload glob skips it.
-  // crypto is required here, not imported: loading it costs a check that writes no file 1-2 ms.
-  const { randomBytes } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  const { randomBytes } = builtin('node:crypto');
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     const fd = openSync(temp, 'wx', 0o644);

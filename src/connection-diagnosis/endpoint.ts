@@ -2,7 +2,7 @@
 // line must name. A failed login does not tell us the address we used, so we work it out again
 // the way libpq and the kernel would: resolve the host name (getaddrinfo), then ask the kernel
 // which source address it would pick for each server address (a UDP "connect" sends nothing).
-import { createRequire } from 'node:module';
+import { builtin } from '../builtin.js';
 import { networkInterfaces } from 'node:os';
 import type { CheckTarget } from '../target-view.js';
 import { applyMask, formatAddress, isLoopback, parseAddress, prefixMask } from './ip.js';
@@ -82,9 +82,8 @@ export function clientAddresses(host: string, port: number, timeoutMs = 3000): C
   }
   let found: ClientAddress[] = [];
   try {
-    // Required here, not imported: child_process (and the dgram it loads) cost 2 ms of every
-    // start, and only this diagnosis of a remote host needs it.
-    const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+    // Only this diagnosis of a remote host starts a process.
+    const { spawnSync } = builtin('node:child_process');
     const r = spawnSync(process.execPath, ['-e', RESOLVE_SCRIPT, host, String(port)], { encoding: 'utf8', timeout: timeoutMs });
     if (r.status === 0 && r.stdout) found = JSON.parse(r.stdout) as ClientAddress[];
   } catch {

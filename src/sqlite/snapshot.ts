@@ -8,7 +8,7 @@
 // -wal file (Synapse running, or not shut down cleanly) are not seen. The size of that file is
 // reported, so the check can say so.
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { builtin } from '../builtin.js';
 import { usageError } from '../errors.js';
 import { hostImport } from '../dynamic-import.js';
 
@@ -88,8 +88,7 @@ export const SQL_WASM_ASSET = 'sql-wasm.wasm';
 function sqlJsConfig(): Record<string, unknown> {
   let sea: typeof import('node:sea') | undefined;
   try {
-    // require, not import(): a single executable cannot import(), even a built-in module.
-    sea = createRequire(import.meta.url)('node:sea') as typeof import('node:sea');
+    sea = builtin('node:sea');
   } catch {
     // Node before 20.12 has no node:sea, and so runs no single executable.
   }
