@@ -17,7 +17,7 @@
 // (SPI), within the transaction's snapshot and locks: 1,429 reads take the embedded 18 150 ms in
 // statements of 600 arms, as in UNION ALLs of 25, against 192 ms with one query_to_xml call an
 // arm. Each arm's row comes back as row_to_json text inside the XML (decodeRows).
-import type { ServerFacts } from '../types.js';
+import type { QueryFn, ServerFacts } from '../types.js';
 import { quoteLiteral } from '../quote.js';
 
 export interface Arm {
@@ -159,6 +159,11 @@ export function decodeRows<R extends Record<string, unknown>>(rows: readonly Rec
     for (const m of xml.matchAll(ROW_TEXT)) out.push(JSON.parse(m[1]!.replace(/&(?:amp|lt|gt|#x0d);/g, (e) => XML_ENTITY[e]!)) as R);
   }
   return out;
+}
+
+/** Sends one message savepointMessages made, waiting for it as for its statements; the arms' rows. */
+export async function queryMessage<R extends Record<string, unknown>>(query: QueryFn, message: Message, purpose: string): Promise<R[]> {
+  return decodeRows<R>(await query(message.sql, undefined, { statements: message.statements, purpose }));
 }
 
 function setting(facts: ServerFacts, name: string, fallback: number): number {

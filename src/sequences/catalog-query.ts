@@ -9,23 +9,24 @@
 //   name unqualified and resolved through search_path as Synapse resolves it; pairs whose
 //   sequence, table or column this schema lacks drop out here (older or newer Synapse);
 // - $5 (boolean): every sequence a column owns: serial and OWNED BY (pg_depend deptype 'a') and
-//   identity columns (deptype 'i');
-// - $6 (boolean): whether to tell empty tables apart (readSequenceStates always asks, so that two
-//   checks over the same sequences send the same text and share the read).
+//   identity columns (deptype 'i').
 // Three things spare the reads that follow:
-// - `empty`: pg_relation_size is 0, so the table has no page and no row, and its maximum need not
-//   be planned or read (exact, unlike reltuples; it takes and releases ACCESS SHARE at once, so it
-//   costs no lock table slot). Most tables of a large schema are empty. A table the statistics
-//   say has pages or rows is not asked: it is read, and the read is exact whatever they say.
+// - `empty`: the table's file is empty, so it has no page and no row, and its maximum need not be
+//   planned or read (exact, unlike reltuples; see STAT_FILE_EMPTY for how it is asked). Most
+//   tables of a large schema are empty. A table the statistics say has pages or rows is not
+//   asked: it is read, and the read is exact whatever they say. Every request asks, whether or
+//   not it reads maxima, so that two checks over the same sequences send the same text and share
+//   the read.
 // - `table_locked`/`seq_locked`: another session holds or waits for ACCESS EXCLUSIVE on the table,
 //   one of its indexes or children, or the sequence; reading it would wait out lock_timeout, so it
-//   is reported with its holder instead, and pg_relation_size is not called on it.
+//   is reported with its holder instead, and its size is not asked (pg_relation_size would wait).
 // - `settled`: the sequences left out of the rows because all their tables are empty (counted).
 /**
- * The query for a server of major version `major`, for a superuser or not (`statFiles`). From 12 a CTE used once is planned into the
- * query, and on a small schema the planner then recomputed `pairs` once per sequence (a nested
- * loop over an estimate of one row: 22 times, 16 ms of a full check's 25 on Debian's 15), so it is
- * asked to compute it once; before 12 every CTE is computed once, and MATERIALIZED is no keyword.
+ * The query for a server of major version `major`, for a role that may stat files (`statFiles`)
+ * or not. From 12 a CTE used once is planned into the query, and on a small schema the planner
+ * then recomputed `pairs` once per sequence (a nested loop over an estimate of one row: 22 times,
+ * 16 ms of a full check's 25 on Debian's 15), so it is asked to compute it once; before 12 every
+ * CTE is computed once, and MATERIALIZED is no keyword.
  */
 export function sequenceCatalogSql(major: number, statFiles: boolean): string {
   return catalogSql(major >= 12 ? 'MATERIALIZED ' : '', statFiles ? STAT_FILE_EMPTY : RELATION_SIZE_EMPTY);
@@ -78,7 +79,7 @@ WITH wanted AS (
   SELECT p.seq, p.tbl, p.attnum, p.agg, p.synapse, p.identity, s.relnamespace AS seq_namespace,
          t.relnamespace AS tbl_namespace, x.table_locked, ix.n AS index_count, ix.leads,
          EXISTS (SELECT 1 FROM excl e WHERE e.relation = s.oid) AS seq_locked,
-         CASE WHEN NOT ($6::boolean AND t.relkind = 'r' AND NOT t.relhassubclass AND NOT x.table_locked) THEN NULL
+         CASE WHEN NOT (t.relkind = 'r' AND NOT t.relhassubclass AND NOT x.table_locked) THEN NULL
               -- Pages or rows at the last VACUUM or ANALYZE: most likely not empty, so its maximum
               -- is read, which is exact either way, and pg_relation_size (a relcache entry built
               -- on this fresh backend, 15-20 us a table) is spared.

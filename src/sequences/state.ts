@@ -10,7 +10,7 @@ import { quoteIdent, quoteLiteral, quoteQualified } from '../quote.js';
 import { NUMERIC_LOCALPART_RANGE, SYNAPSE_SEQUENCES, type ColumnAggregate, type SynapseSequence } from '../synapse/sequences.js';
 import type { QueryFn, ServerFacts } from '../types.js';
 import { accessExclusiveHolders, describeLock, type LockHolder } from '../lock-holders.js';
-import { decodeRows, SAVEPOINT, savepointMessages, type Arm, type Message } from './batches.js';
+import { queryMessage, SAVEPOINT, savepointMessages, type Arm, type Message } from './batches.js';
 import { sequenceCatalogSql } from './catalog-query.js';
 
 /** `min` is a descending sequence's own column: it counts down, so the smallest value matters. */
@@ -112,7 +112,7 @@ interface CatalogRow extends Record<string, unknown> {
   lock_weight: number;
   table_locked: boolean;
   seq_locked: boolean;
-  /** pg_relation_size = 0; false also where the statistics say it has pages or rows; null where not asked (partitioned, inherited, locked). */
+  /** The table's file is empty; false also where the statistics say it has pages or rows; null where not asked (partitioned, inherited, locked). */
   empty: boolean | null;
   /** How many owned sequences the query left out because every table of theirs is empty. */
   settled: number;
@@ -334,12 +334,10 @@ interface SequenceArm extends Arm {
 
 export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req: ReadRequest): Promise<SequenceRead> {
   const triples = req.catalogue.flatMap((s) => s.columns.map((c) => [s.sequence, c.table, c.column, c.aggregate] as const));
-  // Empty tables are told apart whether or not this request reads extremes (a file size a table),
-  // so that every request over the same sequences sends the same, shareable text.
   const catalog = (statFiles: boolean) =>
     query<CatalogRow>(
       sequenceCatalogSql(facts.major, statFiles),
-      [triples.map((t) => t[0]), triples.map((t) => t[1]), triples.map((t) => t[2]), triples.map((t) => t[3]), req.owned, true],
+      [triples.map((t) => t[0]), triples.map((t) => t[1]), triples.map((t) => t[2]), triples.map((t) => t[3]), req.owned],
       { purpose: 'reading the catalog of sequences and their tables', shareable: true },
     );
   let rows: CatalogRow[];
@@ -381,7 +379,7 @@ export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req
     for (let tries = 0; values === undefined && attempt; tries++) {
       const n = attempt.arms.length;
       try {
-        values = decodeRows<ValueRow>(await query(attempt.sql, undefined, { statements: attempt.statements, purpose: `reading ${n} sequence${n === 1 ? '' : 's'} and the largest ids of their tables` }));
+        values = await queryMessage<ValueRow>(query, attempt, `reading ${n} sequence${n === 1 ? '' : 's'} and the largest ids of their tables`);
       } catch (err) {
         if ((err as { code?: string }).code !== '55P03' || tries >= LOCK_RETRIES) throw err;
         // Locked since the catalog query: leave those tables out and read the rest again. A
@@ -412,7 +410,7 @@ export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req
       return { sql: `SELECT ${i} AS i, last_value::text AS l, is_called AS c FROM ${quoteQualified(s.schema, s.name)}`, weight: 1 };
     });
     for (const message of savepointMessages(direct, { lockBudget: req.lockBudget, major: facts.major })) {
-      for (const row of decodeRows<ValueRow>(await query(message.sql, undefined, { statements: message.statements, purpose: `reading ${message.arms.length} sequences` }))) {
+      for (const row of await queryMessage<ValueRow>(query, message, `reading ${message.arms.length} sequences`)) {
         const s = readable[row.i]!;
         s.lastValue = BigInt(row.l!);
         s.isCalled = row.c!;
