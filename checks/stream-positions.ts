@@ -76,14 +76,14 @@ have to be repeated at every restart, and it discards what the writers recorded.
     'backfill-magnitude': { status: 'info', summary: 'Backfill positions exceed the sequence by magnitude; Synapse does not object.' },
   },
   async run(ctx) {
-    const streams = synapseSequencesFor(ctx).filter((s) => s.streamName !== undefined);
-    if (streams.length === 0) return { code: 'not-main-store', status: 'skipped', message: 'not a Synapse database holding the main data store: it has no stream sequences' };
+    const catalogue = synapseSequencesFor(ctx);
+    if (!catalogue.some((s) => s.streamName !== undefined)) return { code: 'not-main-store', status: 'skipped', message: 'not a Synapse database holding the main data store: it has no stream sequences' };
     // The sequences are read at the same time as the table is looked up (one round trip instead
     // of three one after the other); without the table their states are simply not used.
     // The catalog is asked exactly as sequence-drift asks it (all of Synapse's sequences and the
     // owned ones), so that a full check reads it once; only the stream sequences are then read.
     const reading = readSequenceStates(ctx.query, ctx.facts, {
-      catalogue: synapseSequencesFor(ctx),
+      catalogue,
       owned: true,
       extremes: false,
       thorough: false,
