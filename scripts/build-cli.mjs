@@ -22,13 +22,15 @@ import { build } from 'esbuild';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The package's bin (src/npm-bin.ts). */
-export const CLI_BUNDLE = join(ROOT, 'dist', 'cli.cjs');
+const CLI_BIN = join(ROOT, 'dist', 'cli.cjs');
 /** Where the ES module chunks of earlier builds were; removed so that no stale copy ships. */
-export const CLI_CHUNKS = join(ROOT, 'dist', 'cli-chunks');
+const CLI_CHUNKS = join(ROOT, 'dist', 'cli-chunks');
 /** The CLI itself, one CommonJS script that the bin runs from its code cache (src/code-cache.ts). */
-export const CLI_SCRIPT = join(ROOT, 'dist', 'cli-bundle.cjs');
+const CLI_SCRIPT = join(ROOT, 'dist', 'cli-bundle.cjs');
 /** Which source files went into which output file; test/package.test.ts reads it. */
-export const CLI_METAFILE = join(ROOT, 'dist', 'cli.meta.json');
+const CLI_METAFILE = join(ROOT, 'dist', 'cli.meta.json');
+/** src/code-cache.ts as tsc built it, which the training run and its parent both use. */
+const CODE_CACHE_MODULE = pathToFileURL(join(ROOT, 'dist', 'src', 'code-cache.js')).href;
 
 /** The fields src/package-json.ts would read from package.json, baked into the bundle as a string. */
 function packageJsonDefine() {
@@ -184,7 +186,7 @@ export async function buildCliBundle() {
     entryPoints: [join(ROOT, 'src', 'npm-bin.ts')],
     // CommonJS: Node starts an ES module entry 7 ms slower (its ES module loader loads first).
     format: 'cjs',
-    outfile: CLI_BUNDLE,
+    outfile: CLI_BIN,
     define: { ...bundleOptions().define, 'import.meta.url': '__pgpfImportMetaUrl' },
     banner: { js: IMPORT_META_URL },
   });
@@ -214,7 +216,8 @@ export async function buildCliBundle() {
   if (/[^\x00-\x7f]/.test(script)) throw new Error(`${CLI_SCRIPT} is not ASCII: src/code-cache.ts would misread it`);
   writeFileSync(CLI_SCRIPT, script);
   writeFileSync(CLI_METAFILE, JSON.stringify(result.metafile));
-  trainCodeCache();
+  const { codeCachePath } = await import(CODE_CACHE_MODULE);
+  trainCodeCache(codeCachePath(CLI_SCRIPT));
   return result;
 }
 
@@ -226,9 +229,9 @@ export async function buildCliBundle() {
  * socket that is not there, which still covers the parser, the configuration, the connection
  * and the reporters. In a child process, so that the build's own code is not in the cache.
  */
-function trainCodeCache() {
+function trainCodeCache(cache) {
   const train = (mode) => {
-    rmSync(`${CLI_SCRIPT}.cache`, { force: true });
+    rmSync(cache, { force: true });
     return spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--train-code-cache', mode], {
       encoding: 'utf8',
       env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', NO_COLOR: '1', ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}) },
@@ -237,8 +240,8 @@ function trainCodeCache() {
   };
   // A server that starts but then fails or hangs costs the better cache, never the build.
   let r = train('server');
-  if (r.status !== 0 || !existsSync(`${CLI_SCRIPT}.cache`)) r = train('no-server');
-  if (r.status !== 0 || !existsSync(`${CLI_SCRIPT}.cache`)) throw new Error(`making the code cache failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+  if (r.status !== 0 || !existsSync(cache)) r = train('no-server');
+  if (r.status !== 0 || !existsSync(cache)) throw new Error(`making the code cache failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
 }
 
 /** A throwaway server with the Synapse-like fixture and its DSN, or undefined where none can start. */
@@ -261,7 +264,7 @@ async function trainingDatabase() {
 
 /** The training run itself (a child of trainCodeCache). */
 async function runCodeCacheTraining(mode) {
-  const { runBundle, codeCachePath } = await import(pathToFileURL(join(ROOT, 'dist', 'src', 'code-cache.js')).href);
+  const { runBundle, codeCachePath } = await import(CODE_CACHE_MODULE);
   const database = mode === 'server' ? await trainingDatabase() : undefined;
   const dsn = database?.dsn ?? 'postgresql://training@/pg-preflight-training?host=/nonexistent/pg-preflight-training';
   const runs = [['check', '--dsn', dsn], ['check', '--dsn', dsn, '--format', 'json']];
