@@ -6,11 +6,12 @@
 //   npm run bench   (node dist/bench/all.js [--quick]: --quick leaves out the 50,000-table size)
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { systemServerMajors } from '../src/throwaway/binaries.js';
+import { benchServers } from './servers.js';
 
 const here = import.meta.dirname;
 const quick = process.argv.includes('--quick');
-const servers = ['npm:18', ...systemServerMajors().slice(0, 1).map((m) => `system:${m}`)];
+const servers = benchServers();
+if (servers.length < 2) console.log('no distribution PostgreSQL installed (apt-get install postgresql): the embedded 18 only');
 
 const runs: { title: string; script: string; args: string[] }[] = [
   { title: 'start-up (goal 1)', script: 'startup.js', args: [] },

@@ -11,19 +11,19 @@ import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { startThrowawayServer } from '../src/throwaway/server.js';
 import { createSynapseDatabase } from '../src/throwaway/synapse-database.js';
-import { systemServerMajors } from '../src/throwaway/binaries.js';
 import { resolveTargets } from '../src/config/resolve.js';
 import { allChecks } from '../src/registry.js';
 import { runChecks } from '../src/runner.js';
 import { fixSequences } from '../src/fix.js';
 import { goal } from './goals.js';
+import { benchServers } from './servers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
 const arg = (name: string) => (argv.indexOf(`--${name}`) >= 0 ? argv[argv.indexOf(`--${name}`) + 1] : undefined);
 // 21: on this machine `node -e 0` alone moves by 10-20% from one minute to the next.
 const RUNS = Number(arg('runs') ?? 21);
-const SERVERS = (arg('servers') ?? ['npm:18', ...systemServerMajors().slice(0, 1).map((m) => `system:${m}`)].join(',')).split(',');
+const SERVERS = arg('servers')?.split(',') ?? benchServers();
 const CLI = join(here, '..', 'cli.cjs');
 
 function median(values: number[]): number {

@@ -10,17 +10,18 @@
 //
 //   node dist/bench/sequences.js [--servers npm:18,system:15] [--sizes 1000,10000,50000] [--runs 5] [--compare]
 //
-// --compare also times the alternatives the design was chosen over, at the largest size, on a
-// server whose lock table is raised so that they can finish at all: one query_to_xml statement
-// over the catalog, and one UNION ALL message without savepoints; and the floor any per-table
-// read has, opening and planning a query on each table without reading it.
+// --compare also times the alternatives the design was chosen over, at the largest size, on each
+// server, with its lock table raised so that they can finish at all: one query_to_xml statement
+// over the catalog, one UNION ALL, UNION ALLs of 100 and of 25 arms in one message without
+// savepoints, and the shape the check uses (UNION ALLs of 25 through query_to_xml); and the floor
+// any per-table read has, opening and planning a query on each table without reading it.
 import { buildSerialTables, DEFAULT_SETTINGS, withClient } from './serial-tables.js';
 import { startThrowawayServer, type ThrowawayServer } from '../src/throwaway/server.js';
-import { systemServerMajors } from '../src/throwaway/binaries.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { goal } from './goals.js';
+import { benchServers } from './servers.js';
 import { savepointMessages } from '../src/sequences/batches.js';
 
 interface Args {
@@ -36,7 +37,7 @@ function parseArgs(argv: string[]): Args {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   return {
-    servers: (value('servers') ?? ['npm:18', ...systemServerMajors().slice(0, 1).map((m) => `system:${m}`)].join(',')).split(','),
+    servers: value('servers')?.split(',') ?? benchServers(),
     sizes: (value('sizes') ?? '1000,10000,50000').split(',').map(Number),
     runs: Number(value('runs') ?? 5),
     compare: argv.includes('--compare'),
@@ -128,6 +129,7 @@ async function compare(spec: string, size: number): Promise<void> {
   const server = await startThrowawayServer({ server: spec, settings: { ...DEFAULT_SETTINGS, max_locks_per_transaction: 1024 } });
   try {
     const db = await buildSerialTables(server, `seq_${size}`, size, 7, 'empty');
+    console.log(`\n${server.name}: the alternatives at ${size} sequences (max_locks_per_transaction raised to 1024 so that they can finish):`);
     const time = async (label: string, sql: string) => {
       await withClient(server, db, async (c) => {
         await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -157,7 +159,7 @@ async function compare(spec: string, size: number): Promise<void> {
       for (let i = 0; i < arms.length; i += size) statements.push(arms.slice(i, i + size).join(' UNION ALL '));
       await time(`UNION ALL, statements of ${size} arms in one message (maxima only)`, statements.join(';\n'));
     }
-    const grouped = savepointMessages(arms.map((sql) => ({ sql, weight: 0 })), { lockBudget: Number.MAX_SAFE_INTEGER, major: 13, oneMessage: true })[0]!;
+    const grouped = savepointMessages(arms.map((sql) => ({ sql, weight: 0 })), { lockBudget: Number.MAX_SAFE_INTEGER, major: server.major, oneMessage: true })[0]!;
     await time(`query_to_xml of UNION ALLs of 25, ${grouped.statements} statements (maxima only)`, grouped.sql);
     // The floor of any per-table read: open and plan a query on each table, read nothing.
     const floor: string[] = [];
@@ -209,8 +211,7 @@ async function main(): Promise<void> {
   console.log('\ntargets: every behind sequence found; wall time at most 1.0x check_postgres --action=sequence; peak RSS under 100 MB; linear growth');
   if (args.compare) {
     const size = Math.max(...args.sizes);
-    console.log(`\nAlternatives at ${size} sequences (max_locks_per_transaction raised to 1024 so that they can finish):`);
-    await compare(args.servers[0]!, size);
+    for (const spec of args.servers) await compare(spec, size);
   }
 }
 
