@@ -25,9 +25,10 @@ export interface Session {
   serverVersionNum: number;
   /** Statements sent to the server so far (each is one round trip). */
   roundTrips(): number;
-  /** Starts the read-only transaction; `firstSql` (no parameters) rides in the same round trip. */
-  beginReadOnly<R extends Record<string, unknown>>(firstSql?: string): Promise<R[]>;
-  close(): Promise<void>;
+  /** Starts the read-only transaction; `firstSql` (no parameters) rides in the same round trip, waited for as `opts` says. */
+  beginReadOnly<R extends Record<string, unknown>>(firstSql?: string, opts?: QueryOptions): Promise<R[]>;
+  /** Ends the session; with `wait`, resolves once the server has closed it (its backend gone). */
+  close(opts?: { wait?: boolean }): Promise<void>;
   /** With several hosts: the target as connected (the chosen host as its host and port)... */
   target?: DatabaseTarget;
   /** ...which host that is and why, and why the others were passed over. */
@@ -226,7 +227,7 @@ function wrapClient(client: pg.Client, target: DatabaseTarget, serverVersionNum:
     queryEach,
     serverVersionNum,
     roundTrips: () => count,
-    async beginReadOnly<R extends Record<string, unknown>>(firstSql?: string) {
+    async beginReadOnly<R extends Record<string, unknown>>(firstSql?: string, opts?: QueryOptions) {
       // REPEATABLE READ: every check sees the same snapshot. READ ONLY: the server refuses writes,
       // including nextval() and temp tables, whatever a check (or a plugin) tries.
       const statements = [
@@ -234,12 +235,13 @@ function wrapClient(client: pg.Client, target: DatabaseTarget, serverVersionNum:
         ...transactionSettings(serverVersionNum),
         ...(firstSql ? [firstSql] : []),
       ];
-      return query<R>(statements.join(';\n'), undefined, { statements: firstSql ? 1 : 0 });
+      return query<R>(statements.join(';\n'), undefined, { ...opts, statements: opts?.statements ?? (firstSql ? 1 : 0) });
     },
-    async close() {
+    async close(opts) {
       // Done once Terminate is written: the backend then ends the transaction and exits by itself,
       // which after a check of 10,000 tables takes it 10-20 ms that nothing here needs to wait for.
-      void client.end().catch(() => undefined);
+      const ended = client.end().catch(() => undefined);
+      if (opts?.wait) await ended;
     },
   };
 }
