@@ -13,6 +13,7 @@ import { DEFAULT_JOBS, mapInPool } from './pool.js';
 import type { RulesSummary } from './rules/types.js';
 import { openSessionWaiting, type WaitOptions } from './wait.js';
 import { nowMs } from './clock.js';
+import { readerSessions, type ReaderSessions } from './reader-sessions.js';
 
 export interface RunOptions {
   targets: DatabaseTarget[];
@@ -47,6 +48,11 @@ export interface TargetReport {
   results: CheckResult[];
   /** Statements sent to the server for this target, including the facts. */
   roundTrips: number;
+  /**
+   * Messages sent on second sessions that read beside the first (CheckContext.openReader),
+   * while it waited for its own: not on its path, so not in `roundTrips`. Absent when none was opened.
+   */
+  readerRoundTrips?: number;
   durationMs: number;
   /** Set when the target could not be checked (no connection, connection lost). */
   error?: PreflightError;
@@ -148,6 +154,7 @@ async function runTarget(
 ): Promise<TargetReport> {
   const t0 = nowMs();
   let session: Session | undefined;
+  let readers: ReaderSessions | undefined;
   const report: TargetReport = { target, results: [], roundTrips: 0, durationMs: 0 };
   try {
     onProgress?.({ database: targetName(target), done: 0, total: checks.length });
@@ -159,6 +166,9 @@ async function runTarget(
     // The checks run at once, their queries batched into shared round trips (query-batcher.ts);
     // the batcher keeps the transaction usable when one of them fails.
     const view = checkTarget(checked);
+    const opened = readerSessions(checked, limits);
+    readers = opened;
+    const openReader = () => opened.open();
     const { query } = createQueryBatcher((sql, opts) => session!.queryEach(sql, opts));
     const results: (CheckResult | undefined)[] = checks.map(() => undefined);
     let lost: PreflightError | undefined;
@@ -170,7 +180,7 @@ async function runTarget(
     await Promise.all(
       checks.map(async (check, i) => {
         const c0 = nowMs();
-        const ctx = { facts, target: view, query, options, inputs: inputsFor(check, inputs), params: resolveParams(check, params[check.id]) };
+        const ctx = { facts, target: view, query, options, inputs: inputsFor(check, inputs), params: resolveParams(check, params[check.id]), openReader };
         try {
           results[i] = summarize(check, targetName(target), toFindings(await check.run(ctx)), nowMs() - c0);
         } catch (err) {
@@ -191,7 +201,8 @@ async function runTarget(
     report.error = err;
   } finally {
     report.roundTrips = session?.roundTrips() ?? 0;
-    await session?.close();
+    if (readers?.roundTrips()) report.readerRoundTrips = readers.roundTrips();
+    await Promise.all([session?.close(), readers?.close()]);
     report.durationMs = nowMs() - t0;
   }
   return report;

@@ -23,6 +23,7 @@ function targetObject(t: TargetReport) {
     source: t.target.source,
     serverVersion: t.facts?.version ?? null,
     roundTrips: t.roundTrips,
+    ...(t.readerRoundTrips ? { readerRoundTrips: t.readerRoundTrips } : {}),
     durationMs: Math.round(t.durationMs),
     ...((t.target.connection.hosts?.length ?? 1) > 1 ? hostChoiceObject(t) : {}),
     ...(t.error ? { error: errorObject(t.error) } : {}),

@@ -101,6 +101,21 @@ export interface CheckContext {
   inputs: Partial<CheckInputs>;
   /** This check's declared params, defaults overridden by what the user set. */
   params: ParamValues;
+  /**
+   * Opens a second session for reads that can run beside this one's: read-only, repeatable read,
+   * the same timeouts and pins, in a transaction of its own (so its own snapshot). Undefined, or
+   * resolving to undefined, when there is none to be had (a connection limit, a library caller
+   * that offers none): the reads then go through `query`. The runner closes it with the run.
+   */
+  openReader?: () => Promise<ReaderSession | undefined>;
+}
+
+/** A second read-only session (CheckContext.openReader). Its first query also begins its transaction. */
+export interface ReaderSession {
+  /** Text without parameters: one or more statements, as `query` takes them. */
+  query: QueryFn;
+  /** Messages sent on it so far, for the report. */
+  roundTrips(): number;
 }
 
 export interface Check {

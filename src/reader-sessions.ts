@@ -1,0 +1,61 @@
+// Reads of thousands of tables keep the server busy one relation after another, and on
+// PostgreSQL 18 (io_method = worker, its default) each page not in shared buffers is a wait for
+// an I/O worker. A second session reads half of them at the same time: 1,429 tables' maxima and
+// sequences on the embedded 18 took 363 ms on one session right after check_postgres had filled
+// shared buffers, 183 ms on two (238 and 138 ms with the pages cached). The runner offers such
+// sessions to its checks (CheckContext.openReader) and closes them with the run; a check asks
+// for one only when its reads are long enough to be worth a login.
+import type { DatabaseTarget } from './config/target.js';
+import { openSession, type Session, type SessionLimits } from './connection.js';
+import { inlineParams } from './query-batcher.js';
+import type { QueryFn, ReaderSession } from './types.js';
+
+export interface ReaderSessions {
+  /** A new session, logged in; undefined when none can be had (a connection limit) or after close. */
+  open(): Promise<ReaderSession | undefined>;
+  /** Messages sent on every session opened so far. */
+  roundTrips(): number;
+  /**
+   * Ends every session, and any still logging in as soon as it is in. Waits for the server to
+   * close them: a reader's backend still exiting would count as another session to the fix that
+   * may follow (fix --apply refuses while other sessions are connected).
+   */
+  close(): Promise<void>;
+}
+
+/** Sessions to `target` (the host the run connected to) with the run's limits. */
+export function readerSessions(target: DatabaseTarget, limits: SessionLimits): ReaderSessions {
+  const opened: Session[] = [];
+  let closed = false;
+  return {
+    async open() {
+      if (closed) return undefined;
+      let session: Session;
+      try {
+        session = await openSession(target, limits);
+      } catch {
+        // Whatever keeps a second session out (max_connections, a role's CONNECTION LIMIT, a
+        // pooler's limit) leaves the first one working: its reads go there.
+        return undefined;
+      }
+      if (closed) {
+        await session.close();
+        return undefined;
+      }
+      opened.push(session);
+      let begun = false;
+      // The transaction begins with the first message, in its round trip.
+      const query: QueryFn = (sql, params, opts) => {
+        if (begun) return session.query(sql, params, opts);
+        begun = true;
+        return session.beginReadOnly(inlineParams(sql, params), opts);
+      };
+      return { query, roundTrips: () => session.roundTrips() };
+    },
+    roundTrips: () => opened.reduce((n, s) => n + s.roundTrips(), 0),
+    async close() {
+      closed = true;
+      await Promise.all(opened.map((s) => s.close({ wait: true })));
+    },
+  };
+}
