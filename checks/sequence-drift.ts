@@ -167,7 +167,9 @@ Fix: the SQL printed for each sequence,
   SELECT setval('<sequence>', GREATEST((SELECT last_value FROM <sequence>), <max of each table>));
 which never lowers a sequence, or "pg-preflight fix --apply", which sets the same values with
 Synapse stopped, atomically, each sequence locked against writers while its value is read and set.
-Cost: two or three round trips whatever the number of sequences. Maxima are read through a
+Cost: two or three round trips whatever the number of sequences; when there are hundreds of
+tables to read, a second read-only session (its own transaction, the same timeouts) reads half
+of them meanwhile, and where it cannot connect the first reads them all. Maxima are read through a
 btree index on the column; a table above unindexed-row-limit rows without one is reported
 skipped (--thorough reads it with a full scan). Reads are batched under savepoints so that the
 locks they take never fill the server's shared lock table.`,
@@ -188,6 +190,7 @@ locks they take never fill the server's shared lock table.`,
       thorough: ctx.options.thorough === true,
       unindexedRowLimit: Number(ctx.params['unindexed-row-limit']),
       lockBudget: lockBudgetFor(ctx),
+      openReader: ctx.openReader,
     });
     const findings: Finding[] = [];
     const unreadable: SequenceState[] = [];

@@ -140,6 +140,14 @@ export function savepointMessages<A extends Arm>(arms: readonly A[], opts: Messa
   return messages;
 }
 
+/** The arms in two parts of about equal cost, in order (either may be empty). */
+export function halves<A extends Arm>(arms: readonly A[]): [A[], A[]] {
+  const total = arms.reduce((n, a) => n + (a.cost ?? 1), 0);
+  let cut = 0;
+  for (let sum = 0; cut < arms.length && sum + (arms[cut]!.cost ?? 1) <= total / 2; cut++) sum += arms[cut]!.cost ?? 1;
+  return [arms.slice(0, cut), arms.slice(cut)];
+}
+
 const XML_ENTITY: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&#x0d;': '\r' };
 const ROW_TEXT = /<j>(.*?)<\/j>/gs;
 

@@ -8,9 +8,9 @@
 //     handed out a value yet: those sequences read directly (see valueReadFor).
 import { quoteIdent, quoteLiteral, quoteQualified } from '../quote.js';
 import { NUMERIC_LOCALPART_RANGE, SYNAPSE_SEQUENCES, type ColumnAggregate, type SynapseSequence } from '../synapse/sequences.js';
-import type { QueryFn, ServerFacts } from '../types.js';
+import type { QueryFn, ReaderSession, ServerFacts } from '../types.js';
 import { accessExclusiveHolders, describeLock, type LockHolder } from '../lock-holders.js';
-import { queryMessage, SAVEPOINT, savepointMessages, type Arm, type Message } from './batches.js';
+import { halves, queryMessage, SAVEPOINT, savepointMessages, type Arm, type Message } from './batches.js';
 import { sequenceCatalogSql } from './catalog-query.js';
 
 /** `min` is a descending sequence's own column: it counts down, so the smallest value matters. */
@@ -87,6 +87,8 @@ export interface ReadRequest {
    * query function then sends that read once for both: stream-positions shares sequence-drift's.
    */
   keep?: (s: SequenceState) => boolean;
+  /** A second session to read beside the first (CheckContext.openReader), taken when the reads cost READER_COST or more. */
+  openReader?: () => Promise<ReaderSession | undefined>;
 }
 
 interface CatalogRow extends Record<string, unknown> {
@@ -327,6 +329,12 @@ function scanCost(c: ColumnState): number {
 /** A lock taken between the catalog query and the reads: at most this many fresh attempts. */
 const LOCK_RETRIES = 3;
 
+/**
+ * Reads (in reads through an index) from which a second session reads half of them: about 50 ms
+ * of the server's time, against a login of a few milliseconds that overlaps the first half.
+ */
+export const READER_COST = 400;
+
 interface SequenceArm extends Arm {
   /** Index into the readable sequences. */
   at: number;
@@ -372,27 +380,15 @@ export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req
   };
   // Locks pg_sequence_last_value keeps to the end are not the batches' to spend.
   const budget = how === 'last-value-function' ? req.lockBudget - readable.length : req.lockBudget;
+  const arms = readable.map(armFor);
+  const reader = req.openReader && arms.reduce((n, a) => n + (a.cost ?? 1), 0) >= READER_COST ? req.openReader() : undefined;
+  // Two sessions hold their batches' locks at the same time: each gets half the budget.
+  const sessionBudget = reader ? Math.max(1, Math.floor(budget / 2)) : budget;
+  const messages = (reader ? halves(arms) : [arms]).flatMap((part) => savepointMessages(part, { lockBudget: sessionBudget, major: facts.major }));
+  const purposeOf = (m: Message) => `reading ${m.arms.length} sequence${m.arms.length === 1 ? '' : 's'} and the largest ids of their tables`;
   const pending: number[] = [];
-  for (const message of savepointMessages(readable.map(armFor), { lockBudget: budget, major: facts.major })) {
-    let values: ValueRow[] | undefined;
-    let attempt: Message<SequenceArm> | undefined = message;
-    for (let tries = 0; values === undefined && attempt; tries++) {
-      const n = attempt.arms.length;
-      try {
-        values = await queryMessage<ValueRow>(query, attempt, `reading ${n} sequence${n === 1 ? '' : 's'} and the largest ids of their tables`);
-      } catch (err) {
-        if ((err as { code?: string }).code !== '55P03' || tries >= LOCK_RETRIES) throw err;
-        // Locked since the catalog query: leave those tables out and read the rest again. A
-        // batching query function has already rolled the failed message back (its savepoint
-        // then no longer exists, and this fails harmlessly under the batcher's own).
-        await query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}`).catch(() => undefined);
-        const inMessage = message.arms.map((a) => readable[a.at]!);
-        if (markLocked(inMessage, await accessExclusiveHolders(query)) === 0) throw err;
-        const again = inMessage.filter((x) => !x.unreadable).map((x) => armFor(x, readable.indexOf(x)));
-        attempt = savepointMessages(again, { lockBudget: budget, major: facts.major, oneMessage: true })[0];
-      }
-    }
-    for (const row of values ?? []) {
+  const take = (values: readonly ValueRow[]) => {
+    for (const row of values) {
       const s = readable[row.i]!;
       s.columns.forEach((c, k) => {
         if (!c.unread && c.bound === undefined) c.bound = boundOf(c, row.m?.[k] ?? null);
@@ -402,7 +398,49 @@ export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req
         s.isCalled = row.c ?? true;
       } else pending.push(row.i);
     }
-  }
+  };
+  const readHere = async (message: Message<SequenceArm>): Promise<ValueRow[]> => {
+    let attempt: Message<SequenceArm> | undefined = message;
+    for (let tries = 0; attempt; tries++) {
+      try {
+        return await queryMessage<ValueRow>(query, attempt, purposeOf(attempt));
+      } catch (err) {
+        if ((err as { code?: string }).code !== '55P03' || tries >= LOCK_RETRIES) throw err;
+        // Locked since the catalog query: leave those tables out and read the rest again. A
+        // batching query function has already rolled the failed message back (its savepoint
+        // then no longer exists, and this fails harmlessly under the batcher's own).
+        await query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}; RELEASE SAVEPOINT ${SAVEPOINT}`).catch(() => undefined);
+        const inMessage = message.arms.map((a) => readable[a.at]!);
+        if (markLocked(inMessage, await accessExclusiveHolders(query)) === 0) throw err;
+        const again = inMessage.filter((x) => !x.unreadable).map((x) => armFor(x, readable.indexOf(x)));
+        attempt = savepointMessages(again, { lockBudget: sessionBudget, major: facts.major, oneMessage: true })[0];
+      }
+    }
+    return [];
+  };
+  // The messages are taken in turn by whichever session is free. The second one joins once it is
+  // logged in; what it cannot read (any error but a statement timeout, which would only repeat)
+  // this session reads again, with its handling of locks.
+  let next = 0;
+  const readThere: Promise<void>[] = [];
+  const redo: Message<SequenceArm>[] = [];
+  let timedOut: unknown;
+  void reader?.then(async (session) => {
+    while (session && next < messages.length && timedOut === undefined) {
+      const message = messages[next++]!;
+      const done = queryMessage<ValueRow>(session.query, message, purposeOf(message)).then(take, (err: unknown) => {
+        if ((err as { code?: string }).code === '57014') timedOut = err;
+        else redo.push(message);
+        session = undefined;
+      });
+      readThere.push(done);
+      await done;
+    }
+  });
+  while (next < messages.length) take(await readHere(messages[next++]!));
+  await Promise.all(readThere);
+  if (timedOut !== undefined) throw timedOut;
+  for (const message of redo) take(await readHere(message));
 
   if (pending.length > 0) {
     const direct: Arm[] = pending.map((i) => {
