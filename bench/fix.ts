@@ -37,6 +37,11 @@ async function reset(server: ThrowawayServer, db: string, size: number, every: n
   });
 }
 
+/** A second session's messages, sent while the first waited for its own (not on its path). */
+function besideText(readerRoundTrips: number | undefined): string {
+  return readerRoundTrips ? ` (+ ${readerRoundTrips} on a second session, beside them)` : '';
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -55,6 +60,7 @@ async function main(): Promise<void> {
     const plan: number[] = [];
     const apply: number[] = [];
     let checkRoundTrips = 0;
+    let beside = '';
     let lagging = 0;
     let outcome = '';
     let roundTripsBeforeWrite = 0;
@@ -64,6 +70,7 @@ async function main(): Promise<void> {
       check.push(performance.now() - t);
       if (checked.targets[0]!.error) throw checked.targets[0]!.error;
       checkRoundTrips = checked.targets[0]!.roundTrips;
+      beside = besideText(checked.targets[0]!.readerRoundTrips);
 
       t = performance.now();
       const planned = await fixSequences({ dsn, env: {} });
@@ -86,12 +93,12 @@ async function main(): Promise<void> {
     const p = median(plan);
     const f = median(apply);
     console.log(`  ${lagging} lagging sequences`);
-    console.log(`  check (the checks fix runs): ${Math.round(c)} ms, ${checkRoundTrips} round trips`);
+    console.log(`  check (the checks fix runs): ${Math.round(c)} ms, ${checkRoundTrips} round trips${beside}`);
     console.log(`  fix (plan only):             ${Math.round(p)} ms`);
     console.log(`  fix --apply:                 ${Math.round(f)} ms = ${(f / c).toFixed(2)} × check`);
     console.log(`  ${outcome}`);
     goal(5, server.name, `fix --apply of ${lagging} lagging: ${Math.round(f)} ms = ${(f / c).toFixed(2)}x the check (${Math.round(c)} ms)`, '< 2.0x', f / c < 2);
-    goal(2, server.name, `fix at ${args.size} tables: ${roundTripsBeforeWrite} round trips of the apply before its first write, after the checks' ${checkRoundTrips}`, '<= 4 in all', roundTripsBeforeWrite + checkRoundTrips <= 4);
+    goal(2, server.name, `fix at ${args.size} tables: ${roundTripsBeforeWrite} round trips of the apply before its first write, after the checks' ${checkRoundTrips}${beside}`, '<= 4 in all', roundTripsBeforeWrite + checkRoundTrips <= 4);
   } finally {
     await server.stop();
   }

@@ -54,7 +54,7 @@ function median(values: number[]): number {
 const CLI = join(import.meta.dirname, '..', 'cli.cjs');
 
 interface Result { id: string; status: string; durationMs: number; findings: { status: string; details?: Record<string, unknown> }[] }
-interface Run { wall: number; rssMb: number; json: { targets: { roundTrips: number }[]; results: Result[] } }
+interface Run { wall: number; rssMb: number; json: { targets: { roundTrips: number; readerRoundTrips?: number }[]; results: Result[] } }
 
 /** The CLI in a fresh process, as a pre-start hook runs it; peak RSS from GNU time where present. */
 function runCli(args: string[]): Run {
@@ -80,7 +80,7 @@ function checkPostgres(server: ThrowawayServer, db: string): number | string | u
 
 async function measure(server: ThrowawayServer, db: string, runs: number) {
   const dsn = `postgresql://postgres@${server.host}:${server.port}/${db}`;
-  const samples: { wall: number; rss: number; roundTrips: number; drift: number; behind: number; status: string; cp?: number | string }[] = [];
+  const samples: { wall: number; rss: number; roundTrips: string; drift: number; behind: number; status: string; cp?: number | string }[] = [];
   // One pair unmeasured: the database was just built, and its checkpoint and the OS's writeback
   // land on whichever run comes first.
   runCli(['check', '--dsn', dsn, '--only', 'sequence-drift', '--format', 'json']);
@@ -91,7 +91,7 @@ async function measure(server: ThrowawayServer, db: string, runs: number) {
     const t = r.json.targets[0]!;
     const drift = r.json.results.find((x) => x.id === 'sequence-drift')!;
     const behind = drift.findings.filter((f) => f.status === 'error').length;
-    samples.push({ wall: r.wall, rss: r.rssMb, roundTrips: t.roundTrips, drift: drift.durationMs, behind, status: drift.status, cp: checkPostgres(server, db) });
+    samples.push({ wall: r.wall, rss: r.rssMb, roundTrips: `${t.roundTrips}${t.readerRoundTrips ? ` + ${t.readerRoundTrips}` : ''}`, drift: drift.durationMs, behind, status: drift.status, cp: checkPostgres(server, db) });
   }
   const cps = samples.map((s) => s.cp).filter((x): x is number => typeof x === 'number');
   const cpError = samples.map((s) => s.cp).find((x): x is string => typeof x === 'string');
@@ -208,6 +208,7 @@ async function main(): Promise<void> {
       await server.stop();
     }
   }
+  console.log('round trips: those of the session, + those of a second one that read beside it (not on its path)');
   console.log('\ntargets: every behind sequence found; wall time at most 1.0x check_postgres --action=sequence; peak RSS under 100 MB; linear growth');
   if (args.compare) {
     const size = Math.max(...args.sizes);
