@@ -143,6 +143,11 @@ export default defineCheck({
       default: 100_000,
       description: 'Tables estimated above this many rows are not scanned for a maximum when the column leads no btree index (reported skipped); --thorough scans them anyway',
     },
+    'second-session': {
+      type: 'boolean',
+      default: true,
+      description: 'When there are hundreds of tables to read, read half of them on a second read-only session meanwhile; false keeps to one connection',
+    },
     'lock-budget': {
       type: 'integer',
       default: 0,
@@ -190,7 +195,7 @@ locks they take never fill the server's shared lock table.`,
       thorough: ctx.options.thorough === true,
       unindexedRowLimit: Number(ctx.params['unindexed-row-limit']),
       lockBudget: lockBudgetFor(ctx),
-      openReader: ctx.openReader,
+      openReader: ctx.params['second-session'] === false ? undefined : ctx.openReader,
     });
     const findings: Finding[] = [];
     const unreadable: SequenceState[] = [];

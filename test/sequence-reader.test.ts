@@ -40,7 +40,7 @@ describe.each(sharedServers())('reads beside a second session, on $name', (serve
   let made: Promise<string> | undefined;
   const database = () => (made ??= createDatabase(server, 'reader', { setup: SETUP }));
 
-  it('finds every lagging sequence with half the reads on a second session, and with one session where the role may open no second', async () => {
+  it('finds every lagging sequence with half the reads on a second session, and with one session where the role may open no second or the user says so', async () => {
     const db = await database();
     const both = await runCheck(CHECK, server, db);
     const behind = (findings: { code: string; object?: string }[]) => findings.filter((f) => f.code === 'sequence-behind').map((f) => f.object).sort();
@@ -52,6 +52,10 @@ describe.each(sharedServers())('reads beside a second session, on $name', (serve
     const one = await runCheck(CHECK, server, db, { user: role });
     expect(one.report.targets[0]!.readerRoundTrips).toBeUndefined();
     expect(behind(one.result.findings)).toEqual(behind(both.result.findings));
+
+    const asked = await runCheck(CHECK, server, db, { set: ['second-session=false'] });
+    expect(asked.report.targets[0]!.readerRoundTrips).toBeUndefined();
+    expect(behind(asked.result.findings)).toEqual(behind(both.result.findings));
   });
 
   it('a second session that dies before it reads, or times out, leaves its half to the first or fails the read as a timeout', async () => {
