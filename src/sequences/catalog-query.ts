@@ -43,7 +43,18 @@ export function sequenceCatalogSql(major: number, statFiles: boolean): string {
  * the snapshot) holds no row either. Segments after the first exist only when the first is full.
  */
 const RELATION_SIZE_EMPTY = 'pg_relation_size(t.oid) = 0';
-const STAT_FILE_EMPTY = 'coalesce((pg_stat_file(pg_relation_filepath(t.oid), true)).size, 0) = 0';
+
+/**
+ * The main fork's path, as pg_relation_filepath gives it, for a table in pg_default (OID 1663 in
+ * every release) written out from its pg_class row: pg_relation_filepath looks the row up again
+ * in a syscache that is cold on a check's fresh backend (20 ms of 10,000 tables on the embedded
+ * 18). Anything else (another tablespace, a temporary or mapped relation) asks it.
+ */
+const RELATION_PATH = `CASE WHEN t.relfilenode <> 0 AND t.relpersistence <> 't'
+                    AND coalesce(nullif(t.reltablespace, 0), (SELECT dattablespace FROM pg_database WHERE datname = current_database())) = 1663
+                  THEN 'base/' || (SELECT oid FROM pg_database WHERE datname = current_database()) || '/' || t.relfilenode
+                  ELSE pg_relation_filepath(t.oid) END`;
+const STAT_FILE_EMPTY = `coalesce((pg_stat_file(${RELATION_PATH}, true)).size, 0) = 0`;
 
 const catalogSql = (materialized: string, emptySql: string) => `
 WITH wanted AS (
