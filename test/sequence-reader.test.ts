@@ -1,13 +1,14 @@
 // Reads of many tables are shared with a second session (src/reader-sessions.ts, READER_COST in
-// src/sequences/state.ts): every lagging sequence is still found, with one session when a
-// second cannot be had, and when the second dies or times out before it has read its half.
+// src/sequences/state.ts, readInTurn in src/sequences/batches.ts): every lagging sequence is
+// still found, with one session when a second cannot be had, and when the second dies or times
+// out before it has read its half.
 import { describe, expect, it } from 'vitest';
 import CHECK from '../checks/sequence-drift.js';
 import { resolveTargets } from '../src/config/resolve.js';
 import { DEFAULT_LIMITS, openSession } from '../src/connection.js';
 import { gatherFacts } from '../src/facts.js';
 import { readerSessions } from '../src/reader-sessions.js';
-import { halves, type Arm } from '../src/sequences/batches.js';
+import { halves, readInTurn, type Arm } from '../src/sequences/batches.js';
 import { READER_COST, readSequenceStates, type ReadRequest } from '../src/sequences/state.js';
 import { runCheck } from '../src/testing/index.js';
 import type { QueryFn, QueryOptions, ReaderSession } from '../src/types.js';
@@ -21,6 +22,67 @@ describe('halves', () => {
     const [c, d] = halves(Array.from({ length: 9 }, () => arm(1)));
     expect([c.length, d.length]).toEqual([4, 5]);
     expect(halves([])).toEqual([[], []]);
+  });
+});
+
+describe('readInTurn', () => {
+  const later = <T>() => {
+    let resolve!: (value: T) => void;
+    const promise = new Promise<T>((r) => (resolve = r));
+    return { promise, resolve };
+  };
+  const tick = () => new Promise((r) => setImmediate(r));
+
+  it('reads every message once: here from the start, there once it is ready', async () => {
+    const where: string[] = [];
+    const firstHere = later<void>();
+    const here = async (m: number) => {
+      if (m === 0) await firstHere.promise;
+      where.push(`here ${m}`);
+      return [m];
+    };
+    const ready = later<((m: number) => Promise<number[]>) | undefined>();
+    const taken: number[] = [];
+    const done = readInTurn([0, 1, 2, 3], here, ready.promise, (rows) => taken.push(...rows));
+    ready.resolve(async (m) => {
+      where.push(`there ${m}`);
+      await tick();
+      return [m];
+    });
+    await tick();
+    firstHere.resolve();
+    await done;
+    expect(taken.sort()).toEqual([0, 1, 2, 3]);
+    expect(where[0]).toBe('there 1');
+    expect(where.filter((w) => w.startsWith('here'))).toContain('here 0');
+    await readInTurn([5, 6], async (m) => [m], undefined, (rows) => taken.push(...rows));
+    expect(taken).toContain(6);
+  });
+
+  it('reads again here what there failed to read, and throws a statement timeout there once the rest is back', async () => {
+    const taken: number[] = [];
+    const slow = later<void>();
+    const here = async (m: number) => {
+      if (m === 0) await slow.promise;
+      return [m];
+    };
+    const failing = Promise.resolve(async (): Promise<number[]> => {
+      throw new Error('connection lost');
+    });
+    const done = readInTurn([0, 1, 2], here, failing, (rows) => taken.push(...rows));
+    await tick();
+    slow.resolve();
+    await done;
+    expect(taken.sort()).toEqual([0, 1, 2]);
+
+    const timingOut = Promise.resolve(async (): Promise<number[]> => {
+      throw Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014' });
+    });
+    const again = later<void>();
+    const waiting = readInTurn([0, 1], async (m) => (m === 0 ? (await again.promise, [m]) : [m]), timingOut, () => undefined);
+    await tick();
+    again.resolve();
+    await expect(waiting).rejects.toMatchObject({ code: '57014' });
   });
 });
 

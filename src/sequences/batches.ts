@@ -148,6 +148,40 @@ export function halves<A extends Arm>(arms: readonly A[]): [A[], A[]] {
   return [arms.slice(0, cut), arms.slice(cut)];
 }
 
+/**
+ * Sends `messages` in turn on whichever session is free: `here` from the start, and `there` once
+ * it resolves (a second session, logging in meanwhile); `take` gets each message's rows. What
+ * `there` fails to read is read again `here`, except past a statement timeout, which would only
+ * repeat: that is thrown once every message in flight is back.
+ */
+export async function readInTurn<M, R>(
+  messages: readonly M[],
+  here: (message: M) => Promise<R>,
+  there: Promise<((message: M) => Promise<R>) | undefined> | undefined,
+  take: (rows: R) => void,
+): Promise<void> {
+  let next = 0;
+  const inFlight: Promise<void>[] = [];
+  const redo: M[] = [];
+  let timedOut: unknown;
+  void there?.catch(() => undefined).then(async (read) => {
+    while (read && next < messages.length && timedOut === undefined) {
+      const message = messages[next++]!;
+      const done = read(message).then(take, (err: unknown) => {
+        if ((err as { code?: string }).code === '57014') timedOut = err;
+        else redo.push(message);
+        read = undefined;
+      });
+      inFlight.push(done);
+      await done;
+    }
+  });
+  while (next < messages.length) take(await here(messages[next++]!));
+  await Promise.all(inFlight);
+  if (timedOut !== undefined) throw timedOut;
+  for (const message of redo) take(await here(message));
+}
+
 const XML_ENTITY: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&#x0d;': '\r' };
 const ROW_TEXT = /<j>(.*?)<\/j>/gs;
 

@@ -10,7 +10,7 @@ import { quoteIdent, quoteLiteral, quoteQualified } from '../quote.js';
 import { NUMERIC_LOCALPART_RANGE, SYNAPSE_SEQUENCES, type ColumnAggregate, type SynapseSequence } from '../synapse/sequences.js';
 import type { QueryFn, ReaderSession, ServerFacts } from '../types.js';
 import { accessExclusiveHolders, describeLock, type LockHolder } from '../lock-holders.js';
-import { halves, queryMessage, SAVEPOINT, savepointMessages, type Arm, type Message } from './batches.js';
+import { halves, queryMessage, readInTurn, SAVEPOINT, savepointMessages, type Arm, type Message } from './batches.js';
 import { sequenceCatalogSql } from './catalog-query.js';
 
 /** `min` is a descending sequence's own column: it counts down, so the smallest value matters. */
@@ -418,29 +418,9 @@ export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req
     }
     return [];
   };
-  // The messages are taken in turn by whichever session is free. The second one joins once it is
-  // logged in; what it cannot read (any error but a statement timeout, which would only repeat)
-  // this session reads again, with its handling of locks.
-  let next = 0;
-  const readThere: Promise<void>[] = [];
-  const redo: Message<SequenceArm>[] = [];
-  let timedOut: unknown;
-  void reader?.then(async (session) => {
-    while (session && next < messages.length && timedOut === undefined) {
-      const message = messages[next++]!;
-      const done = queryMessage<ValueRow>(session.query, message, purposeOf(message)).then(take, (err: unknown) => {
-        if ((err as { code?: string }).code === '57014') timedOut = err;
-        else redo.push(message);
-        session = undefined;
-      });
-      readThere.push(done);
-      await done;
-    }
-  });
-  while (next < messages.length) take(await readHere(messages[next++]!));
-  await Promise.all(readThere);
-  if (timedOut !== undefined) throw timedOut;
-  for (const message of redo) take(await readHere(message));
+  // What the second session cannot read, this one reads again, with its handling of locks.
+  const there = reader?.then((session) => session && ((m: Message<SequenceArm>) => queryMessage<ValueRow>(session.query, m, purposeOf(m))));
+  await readInTurn(messages, readHere, there, take);
 
   if (pending.length > 0) {
     const direct: Arm[] = pending.map((i) => {
