@@ -197,7 +197,7 @@ function noSuitableHostSteps(attrs: Attrs): Remediation[] {
   return [
     {
       kind: 'text',
-      text: `Every host answered, but none is the kind target_session_attrs=${attrs} asks for. Check the cluster's state (patronictl list, repmgr cluster show, stolonctl status): during a failover there may be no primary for a while. Or list the host that has the role now, or change target_session_attrs under database.args.`,
+      text: `Every host answered, but none is the kind target_session_attrs=${attrs} asks for. Check the cluster's state (patronictl list, repmgr cluster show, stolonctl status): during a failover there may be no primary for a while, and --wait SECONDS keeps trying that long. Or list the host that has the role now, or change target_session_attrs under database.args.`,
     },
   ];
 }

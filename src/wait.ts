@@ -28,8 +28,10 @@ const LAST_ATTEMPT_MS = 250;
  * a name that does not resolve yet (container DNS), no route yet, a proxy that resets the
  * connection while the backend is down (docker-proxy does), a login that times out, too many
  * clients, and 57P03 ("the database system is starting up" / "shutting down" / "not yet
- * accepting connections"). Authentication, a missing role or database, SSL or locale problems are
- * not among them: waiting cannot fix those, so they fail at once.
+ * accepting connections"). Also, with several hosts, every host answering but none of the kind
+ * target_session_attrs asks for: during a failover there is no primary for a while. Authentication,
+ * a missing role or database, SSL or locale problems are not among them: waiting cannot fix
+ * those, so they fail at once.
  */
 export const RETRYABLE_CONNECTION_CODES: ReadonlySet<string> = new Set([
   'connect-refused',
@@ -40,6 +42,7 @@ export const RETRYABLE_CONNECTION_CODES: ReadonlySet<string> = new Set([
   'connect-timeout',
   'connect-too-many',
   'connect-starting',
+  'connect-no-suitable-host',
 ]);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

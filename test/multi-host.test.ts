@@ -205,6 +205,23 @@ describe.each(sharedServers())('target_session_attrs read-write / read-only by d
     expect(second.results[0]!.status).toBe('info');
   });
 
+  it.skipIf(servers.length < 2)('--wait waits while no host is of the kind asked for (as during a failover) and checks the first that becomes one', async () => {
+    const everywhere = uniqueName('rowait');
+    for (const s of [server, other]) await sql(s, 'postgres', `CREATE ROLE ${quoteIdent(everywhere)} LOGIN; ALTER ROLE ${quoteIdent(everywhere)} SET default_transaction_read_only = on`);
+    const dsn = hostList([server, other], 'target_session_attrs=read-write', 'postgres', everywhere);
+    const once = await runCli(['check', '--dsn', dsn, '--only', 'server-role', '--format', 'json']);
+    expect(once.code).toBe(3);
+    expect(JSON.parse(once.stdout).error.code).toBe('connect-no-suitable-host');
+    // The other host becomes read-write for the role while the check waits: a promotion, as it were.
+    const promoted = new Promise((r) => setTimeout(r, 1_500)).then(() => sql(other, 'postgres', `ALTER ROLE ${quoteIdent(everywhere)} RESET default_transaction_read_only`));
+    const waited = await runCli(['check', '--dsn', dsn, '--only', 'server-role', '--format', 'json', '--wait', '20', '--wait-interval', '0.5']);
+    await promoted;
+    expect(waited.code).toBe(0);
+    expect(waited.stderr).toMatch(/^pg-preflight: waiting for master: none of the 2 hosts would do \(tried in order, as libpq does, for target_session_attrs=read-write\)/m);
+    expect(waited.stderr).toMatch(/accepted the login after/);
+    expect(JSON.parse(waited.stdout).target.connectedTo).toMatchObject({ port: other.port });
+  }, 30_000);
+
   it.skipIf(servers.length < 2)('load_balance_hosts=random: whichever order comes out, read-write ends on the read-write host', async () => {
     for (let i = 0; i < 4; i++) {
       const t = connected(await checkRole(hostList([server, other], 'target_session_attrs=read-write load_balance_hosts=random', 'postgres', role)));
