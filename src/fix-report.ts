@@ -5,10 +5,23 @@ import type { FixReport, FixTargetReport, PlannedFix, Unfixable } from './fix.js
 import { renderError } from './reporters/text.js';
 import { TOOL } from './version.js';
 
+function hostText(h: { host: string; port: number }): string {
+  return h.host.startsWith('/') ? `socket ${h.host}` : `${h.host}:${h.port}`;
+}
+
+/** Every host of a target given several, as given. */
+function hostsOf(t: FixTargetReport): { host: string; port: number }[] {
+  return (t.target.connection.hosts ?? []).map((h) => ({ host: h.hostaddr ?? h.host, port: h.port }));
+}
+
 function header(t: FixTargetReport, c: InstanceType<typeof Chalk>): string {
   const d = describeTarget(t.target);
-  const where = d.host.startsWith('/') ? `socket ${d.host}` : `${d.host}:${d.port}`;
-  return c.bold(`Database ${t.target.label}: "${d.database}" at ${where} as ${d.user}${t.serverVersion ? `, PostgreSQL ${t.serverVersion}` : ''}`);
+  const hosts = hostsOf(t);
+  // Several hosts: the one the plan (or the apply) was on, else all of them, as the error names each.
+  const where = t.connectedTo ? hostText(t.connectedTo) : hosts.length > 1 ? hosts.map(hostText).join(', ') : hostText(d);
+  const lines = [c.bold(`Database ${t.target.label}: "${d.database}" at ${where} as ${d.user}${t.serverVersion ? `, PostgreSQL ${t.serverVersion}` : ''}`)];
+  if (t.connectedTo) lines.push(c.dim(`  ${hostText(t.connectedTo)} of ${hosts.map(hostText).join(', ')}: ${t.connectedTo.why}`));
+  return lines.join('\n');
 }
 
 function isPlanned(x: PlannedFix | Unfixable): x is PlannedFix {
@@ -87,6 +100,7 @@ export function fixJsonReport(report: FixReport) {
     targets: report.targets.map((t) => ({
       label: t.target.label,
       ...describeTarget(t.target),
+      ...(hostsOf(t).length > 1 ? { hosts: hostsOf(t), connectedTo: t.connectedTo ?? null } : {}),
       serverVersion: t.serverVersion ?? null,
       plan: t.plan,
       unfixable: t.unfixable,

@@ -10,6 +10,7 @@
 import { resolveTargets, type TargetInput } from './config/resolve.js';
 import type { DatabaseTarget } from './config/target.js';
 import { DEFAULT_LIMITS, openSession, type SessionLimits } from './connection.js';
+import type { HostChoice } from './multi-host.js';
 import { EXIT, PreflightError } from './errors.js';
 import { applyBatch, batchesOf, OTHER_SESSIONS_SQL, OthersConnected, sequencesPerBatch, type GroupOutcome, type SequenceGroup, type SequenceValue } from './fix-apply.js';
 import { FIX_KINDS, type Fix } from './fix-types.js';
@@ -101,6 +102,11 @@ export interface FixTargetReport {
   roundTripsBeforeWrite?: number;
   /** The database could not be reached. */
   error?: PreflightError;
+  /**
+   * With several hosts: the one the plan was made on, and why (the check's choice), or, after
+   * --apply, the one the apply connected to (its own choice, made the same way).
+   */
+  connectedTo?: HostChoice['connectedTo'];
 }
 
 export interface FixReport {
@@ -198,8 +204,9 @@ async function applyPlan(
   force: boolean,
   lockBudget: number,
   major: number,
-): Promise<Pick<FixTargetReport, 'refused' | 'applied' | 'applyError' | 'batches' | 'roundTripsBeforeWrite'>> {
+): Promise<Pick<FixTargetReport, 'refused' | 'applied' | 'applyError' | 'batches' | 'roundTripsBeforeWrite' | 'connectedTo'>> {
   const session = await openSession(target, limits);
+  const connectedTo = session.hostChoice?.connectedTo;
   try {
     const { groups, groupOf } = groupsOf(plan);
     const batches = batchesOf(groups, sequencesPerBatch(lockBudget));
@@ -219,7 +226,7 @@ async function applyPlan(
         committed++;
       } catch (err) {
         if (err instanceof PreflightError) throw err;
-        if (err instanceof OthersConnected && b === 0) return { refused: { sessions: await session.query<OtherSession & Record<string, unknown>>(OTHER_SESSIONS_SQL) } };
+        if (err instanceof OthersConnected && b === 0) return { refused: { sessions: await session.query<OtherSession & Record<string, unknown>>(OTHER_SESSIONS_SQL) }, connectedTo };
         applyError = failureText(err as Error, b, batches.length);
         break;
       }
@@ -237,7 +244,7 @@ async function applyPlan(
       // A second fix of the same sequence finds it where the first one left it.
       applied.push({ ...p, before: first ? o.before : o.after, after: o.after, changed: first && o.changed, batch: batchOf[gi]!, ...(refused ? { refused } : {}) });
     });
-    return { applied, applyError, batches: { count: batches.length, committed, lockBudget }, roundTripsBeforeWrite };
+    return { applied, applyError, batches: { count: batches.length, committed, lockBudget }, roundTripsBeforeWrite, connectedTo };
   } finally {
     await session.close();
   }
@@ -270,7 +277,7 @@ export async function fixSequences(opts: FixOptions): Promise<FixReport> {
       continue;
     }
     const { plan, unfixable } = planFrom(checked);
-    const report: FixTargetReport = { target, serverVersion: checked.facts?.version, plan, unfixable, checkRoundTrips: checked.roundTrips };
+    const report: FixTargetReport = { target, serverVersion: checked.facts?.version, plan, unfixable, checkRoundTrips: checked.roundTrips, ...(checked.connectedTo ? { connectedTo: checked.connectedTo } : {}) };
     reports.push(report);
     if (!opts.apply || plan.length === 0) continue;
     try {

@@ -128,6 +128,20 @@ describe.each(sharedServers())('fix on PostgreSQL $major', (server) => {
     await sql(server, db, ["INSERT INTO app.orders (note) VALUES ('new')", 'INSERT INTO app.countdown DEFAULT VALUES', `INSERT INTO "My Schema"."Order Lines" (note) VALUES ('n')`].join(';\n'));
   });
 
+  it('with several hosts, the plan and the apply name the host they were made on, not the first one given', async () => {
+    const db = await createDatabase(server, 'fix_hosts', { setup: fixtureSql('sequence-drift/generic-app.sql') });
+    const dead = await freePort();
+    const dsn = `postgresql://postgres@127.0.0.1:${dead},127.0.0.1:${server.port}/${db}`;
+    const plan = await runCli(['fix', '--dsn', dsn]);
+    expect(plan.code).toBe(1);
+    expect(plan.stdout).toContain(`Database master: "${db}" at 127.0.0.1:${server.port} as postgres`);
+    expect(plan.stdout).toContain(`127.0.0.1:${server.port} of 127.0.0.1:${dead}, 127.0.0.1:${server.port}: the first host that accepted the connection`);
+    const applied = JSON.parse((await runCli(['fix', '--dsn', dsn, '--apply', '--format', 'json'])).stdout);
+    expect(applied.targets[0].hosts).toEqual([{ host: '127.0.0.1', port: dead }, { host: '127.0.0.1', port: server.port }]);
+    expect(applied.targets[0].connectedTo).toMatchObject({ host: '127.0.0.1', port: server.port });
+    expect(applied.exitCode).toBe(0);
+  });
+
   it('a finding fix leaves alone (a table holding a value past MAXVALUE) keeps exit 1 and is listed', async () => {
     const db = await createDatabase(server, 'fix_range', {
       setup: 'CREATE TABLE t (id bigint PRIMARY KEY); CREATE SEQUENCE t_id_seq AS integer OWNED BY t.id; INSERT INTO t VALUES (3000000000);',
