@@ -160,6 +160,53 @@ function constructTimestamp(data: string): PyTimestamp {
   return new PyTimestamp(year, month, day, { hour, minute, second, microsecond, offsetMinutes });
 }
 
+/** Python's float() of a string (after PyYAML has taken out underscores and lowered it). */
+function pyFloatOf(text: string, original: string): number {
+  const t = text.trim();
+  if (/^[+-]?inf(?:inity)?$/.test(t)) return t.startsWith('-') ? -Infinity : Infinity;
+  if (/^[+-]?nan$/.test(t)) return NaN;
+  if (!/^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/.test(t)) fail(`could not convert string to float: '${original}'`);
+  return Number(t);
+}
+
+// An explicitly tagged scalar (`!!float 1`) is constructed as PyYAML constructs it, without the
+// implicit pattern of its type: float('1') is 1.0, `!!bool yEs` is True, `!!null x` is None, and
+// what Python's float() or int() refuses is an error there as here.
+function explicitFloat(data: string): PyFloat {
+  let value = data.replace(/_/g, '').toLowerCase();
+  if (value === '') fail('string index out of range');
+  const sign = value[0] === '-' ? -1 : 1;
+  if (value[0] === '-' || value[0] === '+') value = value.slice(1);
+  if (value === '.inf') return new PyFloat(sign * Infinity);
+  if (value === '.nan') return new PyFloat(NaN);
+  if (value.includes(':')) {
+    let total = 0;
+    let base = 1;
+    for (const part of value.split(':').reverse()) {
+      total += pyFloatOf(part, part) * base;
+      base *= 60;
+    }
+    return new PyFloat(sign * total);
+  }
+  return new PyFloat(sign * pyFloatOf(value, data));
+}
+
+function explicitInt(data: string): number | bigint {
+  if (data.replace(/_/g, '') === '') fail('string index out of range');
+  return constructInt(data);
+}
+
+const BOOL_VALUES: Record<string, boolean> = { yes: true, no: false, true: true, false: false, on: true, off: false };
+
+function explicitBool(data: string): boolean {
+  const value = BOOL_VALUES[data.toLowerCase()];
+  if (value === undefined) fail(`KeyError: '${data.toLowerCase()}'`);
+  return value;
+}
+
+const tagged = (tag: string, construct: (data: string) => unknown) =>
+  new yaml.Type(`tag:yaml.org,2002:${tag}`, { kind: 'scalar', resolve: () => true, construct: (data: string | null) => construct(data ?? '') });
+
 const scalar = (tag: string, pattern: RegExp, construct: (data: string) => unknown) =>
   new yaml.Type(`tag:yaml.org,2002:${tag}`, {
     kind: 'scalar',
@@ -183,7 +230,8 @@ export const PYYAML_SAFE_SCHEMA = yaml.FAILSAFE_SCHEMA.extend({
     // A plain `=` resolves to the YAML 1.1 "value" tag, which SafeLoader cannot construct.
     scalar('value', /^=$/, () => fail("could not determine a constructor for the tag 'tag:yaml.org,2002:value'")),
   ],
-  explicit: [builtin.binary, builtin.omap, builtin.pairs, builtin.set],
+  // After the implicit types of the same tags, so that a tag finds these (js-yaml's type map keeps the last).
+  explicit: [tagged('bool', explicitBool), tagged('float', explicitFloat), tagged('int', explicitInt), tagged('null', () => null), builtin.binary, builtin.omap, builtin.pairs, builtin.set],
 });
 
 /**
