@@ -97,8 +97,10 @@ function intValue(n: bigint): number | bigint {
   return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
 }
 
+/** PyYAML's construct_yaml_int; what Python's int() refuses (`!!int 1.5`) is an error. */
 function constructInt(data: string): number | bigint {
   let value = data.replace(/_/g, '');
+  if (value === '') fail('string index out of range');
   const sign = value[0] === '-' ? -1n : 1n;
   if (value[0] === '-' || value[0] === '+') value = value.slice(1);
   if (value === '0') return 0;
@@ -115,24 +117,6 @@ function constructInt(data: string): number | bigint {
     return intValue(sign * total);
   }
   return intValue(sign * pyInt(value, 10));
-}
-
-function constructFloat(data: string): PyFloat {
-  let value = data.replace(/_/g, '').toLowerCase();
-  const sign = value[0] === '-' ? -1 : 1;
-  if (value[0] === '-' || value[0] === '+') value = value.slice(1);
-  if (value === '.inf') return new PyFloat(sign * Infinity);
-  if (value === '.nan') return new PyFloat(NaN);
-  if (value.includes(':')) {
-    let total = 0;
-    let base = 1;
-    for (const part of value.split(':').reverse()) {
-      total += Number(part) * base;
-      base *= 60;
-    }
-    return new PyFloat(sign * total);
-  }
-  return new PyFloat(sign * Number(value));
 }
 
 function constructTimestamp(data: string): PyTimestamp {
@@ -169,10 +153,11 @@ function pyFloatOf(text: string, original: string): number {
   return Number(t);
 }
 
-// An explicitly tagged scalar (`!!float 1`) is constructed as PyYAML constructs it, without the
-// implicit pattern of its type: float('1') is 1.0, `!!bool yEs` is True, `!!null x` is None, and
-// what Python's float() or int() refuses is an error there as here.
-function explicitFloat(data: string): PyFloat {
+/**
+ * PyYAML's construct_yaml_float. An implicit float always passes; an explicitly tagged one
+ * (`!!float 1`) may hold anything, and what Python's float() refuses is an error there as here.
+ */
+function constructFloat(data: string): PyFloat {
   let value = data.replace(/_/g, '').toLowerCase();
   if (value === '') fail('string index out of range');
   const sign = value[0] === '-' ? -1 : 1;
@@ -191,19 +176,17 @@ function explicitFloat(data: string): PyFloat {
   return new PyFloat(sign * pyFloatOf(value, data));
 }
 
-function explicitInt(data: string): number | bigint {
-  if (data.replace(/_/g, '') === '') fail('string index out of range');
-  return constructInt(data);
-}
-
 const BOOL_VALUES: Record<string, boolean> = { yes: true, no: false, true: true, false: false, on: true, off: false };
 
-function explicitBool(data: string): boolean {
+/** PyYAML's construct_yaml_bool: one of its six words, in any case. */
+function constructBool(data: string): boolean {
   const value = BOOL_VALUES[data.toLowerCase()];
   if (value === undefined) fail(`KeyError: '${data.toLowerCase()}'`);
   return value;
 }
 
+// An explicitly tagged scalar is constructed as PyYAML constructs it, without the implicit
+// pattern of its type: `!!float 1` is 1.0, `!!bool yEs` is True, `!!null x` is None.
 const tagged = (tag: string, construct: (data: string) => unknown) =>
   new yaml.Type(`tag:yaml.org,2002:${tag}`, { kind: 'scalar', resolve: () => true, construct: (data: string | null) => construct(data ?? '') });
 
@@ -220,7 +203,7 @@ const builtin = (yaml as unknown as { types: Record<'merge' | 'binary' | 'omap' 
 /** PyYAML's SafeLoader: its implicit types in its resolver's order, and its explicit ones. */
 export const PYYAML_SAFE_SCHEMA = yaml.FAILSAFE_SCHEMA.extend({
   implicit: [
-    scalar('bool', BOOL, (d) => d.toLowerCase() === 'yes' || d.toLowerCase() === 'true' || d.toLowerCase() === 'on'),
+    scalar('bool', BOOL, constructBool),
     scalar('float', FLOAT, constructFloat),
     scalar('int', INT, constructInt),
     // After null: js-yaml's merge type also claims an empty scalar, which PyYAML reads as None.
@@ -231,7 +214,7 @@ export const PYYAML_SAFE_SCHEMA = yaml.FAILSAFE_SCHEMA.extend({
     scalar('value', /^=$/, () => fail("could not determine a constructor for the tag 'tag:yaml.org,2002:value'")),
   ],
   // After the implicit types of the same tags, so that a tag finds these (js-yaml's type map keeps the last).
-  explicit: [tagged('bool', explicitBool), tagged('float', explicitFloat), tagged('int', explicitInt), tagged('null', () => null), builtin.binary, builtin.omap, builtin.pairs, builtin.set],
+  explicit: [tagged('bool', constructBool), tagged('float', constructFloat), tagged('int', constructInt), tagged('null', () => null), builtin.binary, builtin.omap, builtin.pairs, builtin.set],
 });
 
 /**
