@@ -64,7 +64,12 @@ WITH wanted AS (
 ), pairs AS ${materialized}(
   SELECT w.seq, w.tbl, a.attnum, w.agg, w.seq_name AS synapse, false AS identity
     FROM wanted w
-    JOIN pg_attribute a ON a.attrelid = w.tbl AND a.attname = w.col_name AND a.attnum > 0 AND NOT a.attisdropped
+    -- One index probe per catalogue column: joined, the planner hashed a scan of all of
+    -- pg_attribute (1 ms of a Synapse-sized schema, and it grows with every table); OFFSET 0
+    -- keeps the subquery from being pulled up into that join.
+    CROSS JOIN LATERAL (SELECT a.attnum FROM pg_attribute a
+                         WHERE a.attrelid = w.tbl AND a.attname = w.col_name AND a.attnum > 0 AND NOT a.attisdropped
+                        OFFSET 0) a
   UNION ALL
   SELECT d.objid, d.refobjid, d.refobjsubid, NULL, NULL, d.deptype = 'i'
     FROM pg_depend d
