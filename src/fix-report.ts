@@ -1,26 +1,15 @@
 // Text and JSON output of `pg-preflight fix`, from the same FixReport.
 import { Chalk } from 'chalk';
-import { describeTarget } from './config/target.js';
+import { checkedAtText, describeTarget, givenHosts, hostChoiceText } from './config/target.js';
 import type { FixReport, FixTargetReport, PlannedFix, Unfixable } from './fix.js';
 import { renderError } from './reporters/text.js';
 import { TOOL } from './version.js';
 
-function hostText(h: { host: string; port: number }): string {
-  return h.host.startsWith('/') ? `socket ${h.host}` : `${h.host}:${h.port}`;
-}
-
-/** Every host of a target given several, as given. */
-function hostsOf(t: FixTargetReport): { host: string; port: number }[] {
-  return (t.target.connection.hosts ?? []).map((h) => ({ host: h.hostaddr ?? h.host, port: h.port }));
-}
-
 function header(t: FixTargetReport, c: InstanceType<typeof Chalk>): string {
   const d = describeTarget(t.target);
-  const hosts = hostsOf(t);
-  // Several hosts: the one the plan (or the apply) was on, else all of them, as the error names each.
-  const where = t.connectedTo ? hostText(t.connectedTo) : hosts.length > 1 ? hosts.map(hostText).join(', ') : hostText(d);
-  const lines = [c.bold(`Database ${t.target.label}: "${d.database}" at ${where} as ${d.user}${t.serverVersion ? `, PostgreSQL ${t.serverVersion}` : ''}`)];
-  if (t.connectedTo) lines.push(c.dim(`  ${hostText(t.connectedTo)} of ${hosts.map(hostText).join(', ')}: ${t.connectedTo.why}`));
+  // Several hosts: the one the plan (or the apply) was made on, as check's report says it.
+  const lines = [c.bold(`Database ${t.target.label}: "${d.database}" at ${checkedAtText(t.target, t.connectedTo)} as ${d.user}${t.serverVersion ? `, PostgreSQL ${t.serverVersion}` : ''}`)];
+  if (t.connectedTo) lines.push(c.dim(`  ${hostChoiceText(t.target, t.connectedTo)}`));
   return lines.join('\n');
 }
 
@@ -100,7 +89,7 @@ export function fixJsonReport(report: FixReport) {
     targets: report.targets.map((t) => ({
       label: t.target.label,
       ...describeTarget(t.target),
-      ...(hostsOf(t).length > 1 ? { hosts: hostsOf(t), connectedTo: t.connectedTo ?? null } : {}),
+      ...(givenHosts(t.target).length > 1 ? { hosts: givenHosts(t.target), connectedTo: t.connectedTo ?? null } : {}),
       serverVersion: t.serverVersion ?? null,
       plan: t.plan,
       unfixable: t.unfixable,

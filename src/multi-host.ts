@@ -12,17 +12,14 @@
 // - after login, target_session_attrs other than `any` checks the server (in_hot_standby and
 //   default_transaction_read_only from ParameterStatus on 14+, else a query) and moves on when it
 //   is the wrong kind; prefer-standby makes a second pass that takes any server.
-import type { DatabaseTarget, HostSlot } from './config/target.js';
+import type { DatabaseTarget, HostEndpoint, HostSlot } from './config/target.js';
 import type { OpenedClient, SessionLimits } from './connection-types.js';
 import { rankedDiagnosis } from './connection-errors.js';
 import { endpointText } from './connection-diagnosis/endpoint.js';
 import { EXIT, PreflightError } from './errors.js';
 import type { Remediation } from './types.js';
 
-export interface HostEndpoint {
-  host: string;
-  port: number;
-}
+export type { HostEndpoint };
 
 export interface PassedOverHost extends HostEndpoint {
   /** A diagnosis code (`connect-refused`, `connect-timeout` ...) or `host-read-only`, `host-standby` ... */

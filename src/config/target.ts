@@ -82,6 +82,37 @@ export function targetName(target: Pick<DatabaseTarget, 'label' | 'name'>): stri
   return target.name ?? target.label;
 }
 
+/** A host and port as reports name them. */
+export interface HostEndpoint {
+  host: string;
+  port: number;
+}
+
+/** The hosts of a target given several (host=a,b), in the order given; empty for a single host. */
+export function givenHosts(target: DatabaseTarget): HostEndpoint[] {
+  return (target.connection.hosts ?? []).map((h) => ({ host: h.hostaddr ?? h.host, port: h.port }));
+}
+
+/** "db:5432", or "socket /run/postgresql". */
+export function hostText(h: HostEndpoint): string {
+  return h.host.startsWith('/') ? `socket ${h.host}` : `${h.host}:${h.port}`;
+}
+
+/**
+ * Where a report says a target was checked: the host taken of several, all of them when none was
+ * taken (the error then names each), else its one host.
+ */
+export function checkedAtText(target: DatabaseTarget, connectedTo?: HostEndpoint): string {
+  const hosts = givenHosts(target);
+  if (!connectedTo && hosts.length > 1) return hosts.map(hostText).join(', ');
+  return hostText(connectedTo ?? target.connection);
+}
+
+/** With several hosts: "<the one taken> of <all of them>: <why>". */
+export function hostChoiceText(target: DatabaseTarget, connectedTo: HostEndpoint & { why: string }): string {
+  return `${hostText(connectedTo)} of ${givenHosts(target).map(hostText).join(', ')}: ${connectedTo.why}`;
+}
+
 /** The connection without secrets, as reports show it. */
 export function describeTarget(target: DatabaseTarget): { host: string; port: number; database: string; user: string } {
   const { host, port, database, user } = target.connection;

@@ -1,6 +1,6 @@
 import type { PreflightError } from '../errors.js';
 import type { Report, TargetReport } from '../runner.js';
-import { describeTarget, targetName } from '../config/target.js';
+import { describeTarget, givenHosts, targetName } from '../config/target.js';
 import { countedStatus } from '../rules/apply.js';
 import { TOOL } from '../version.js';
 
@@ -37,7 +37,7 @@ function targetObject(t: TargetReport) {
 function hostChoiceObject(t: TargetReport) {
   const failed = (t.error?.details?.hosts as TargetReport['passedOver']) ?? [];
   return {
-    hosts: (t.target.connection.hosts ?? []).map((h) => ({ host: h.hostaddr ?? h.host, port: h.port })),
+    hosts: givenHosts(t.target),
     connectedTo: t.connectedTo ?? null,
     passedOver: t.passedOver ?? failed,
   };

@@ -1,7 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { PreflightError } from '../errors.js';
 import type { Report, TargetReport } from '../runner.js';
-import { describeTarget, targetName } from '../config/target.js';
+import { checkedAtText, describeTarget, hostChoiceText, hostText, targetName } from '../config/target.js';
 import { countedStatus } from '../rules/apply.js';
 import { STATUSES, statusAtLeast, type CheckResult, type Finding, type Remediation, type Status } from '../types.js';
 import { TOOL } from '../version.js';
@@ -83,24 +83,16 @@ function renderResult(r: CheckResult, c: ChalkInstance, multiDb: boolean, printe
   return lines;
 }
 
-function hostText(h: { host: string; port: number }): string {
-  return h.host.startsWith('/') ? `socket ${h.host}` : `${h.host}:${h.port}`;
-}
-
 function header(t: TargetReport, c: ChalkInstance): string {
   const d = describeTarget(t.target);
-  const hosts = t.target.connection.hosts ?? [];
-  // Several hosts and none taken: all of them, as the error below names each.
-  const where = !t.connectedTo && hosts.length > 1 ? hosts.map((h) => hostText({ host: h.hostaddr ?? h.host, port: h.port })).join(', ') : hostText(t.connectedTo ?? d);
   const server = t.facts ? `, PostgreSQL ${t.facts.version}` : '';
-  return c.bold(`Database ${targetName(t.target)}: "${d.database}" at ${where} as ${d.user}${server}`);
+  return c.bold(`Database ${targetName(t.target)}: "${d.database}" at ${checkedAtText(t.target, t.connectedTo)} as ${d.user}${server}`);
 }
 
 /** With several hosts: which one was checked, and why not each of the others. */
 function hostChoiceLines(t: TargetReport, c: ChalkInstance): string[] {
   if (!t.connectedTo) return [];
-  const hosts = (t.target.connection.hosts ?? []).map((h) => hostText({ host: h.hostaddr ?? h.host, port: h.port }));
-  const lines = [c.dim(`  ${hostText(t.connectedTo)} of ${hosts.join(', ')}: ${t.connectedTo.why}`)];
+  const lines = [c.dim(`  ${hostChoiceText(t.target, t.connectedTo)}`)];
   for (const p of t.passedOver ?? []) lines.push(c.dim(`  passed over ${hostText(p)}: ${p.reason}`));
   return lines;
 }
