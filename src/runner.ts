@@ -166,9 +166,8 @@ async function runTarget(
     // The checks run at once, their queries batched into shared round trips (query-batcher.ts);
     // the batcher keeps the transaction usable when one of them fails.
     const view = checkTarget(checked);
-    const opened = readerSessions(checked, limits);
-    readers = opened;
-    const openReader = () => opened.open();
+    readers = readerSessions(checked, limits);
+    const openReader = readers.open;
     const { query } = createQueryBatcher((sql, opts) => session!.queryEach(sql, opts));
     const results: (CheckResult | undefined)[] = checks.map(() => undefined);
     let lost: PreflightError | undefined;

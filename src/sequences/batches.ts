@@ -32,6 +32,13 @@ export interface Arm {
   cost?: number;
 }
 
+const armCost = (arm: Arm): number => arm.cost ?? 1;
+
+/** What the arms cost the server together. */
+export function costOf(arms: readonly Arm[]): number {
+  return arms.reduce((n, a) => n + armCost(a), 0);
+}
+
 export const SAVEPOINT = 'pg_preflight_sequences';
 
 /** Arms one query_to_xml call runs, as one UNION ALL. */
@@ -119,7 +126,7 @@ export function savepointMessages<A extends Arm>(arms: readonly A[], opts: Messa
     messageCost = 0;
   };
   for (const arm of arms) {
-    const cost = arm.cost ?? 1;
+    const cost = armCost(arm);
     const overLocks = held > 0 && held + arm.weight > opts.lockBudget;
     if (statement.length > 0 && (overLocks || statementCost + cost > COST_PER_STATEMENT || (opts.major < 13 && messageFull(cost)))) flushStatement();
     if (statement.length === 0 && statements > 0) {
@@ -142,9 +149,10 @@ export function savepointMessages<A extends Arm>(arms: readonly A[], opts: Messa
 
 /** The arms in two parts of about equal cost, in order (either may be empty). */
 export function halves<A extends Arm>(arms: readonly A[]): [A[], A[]] {
-  const total = arms.reduce((n, a) => n + (a.cost ?? 1), 0);
+  const half = costOf(arms) / 2;
   let cut = 0;
-  for (let sum = 0; cut < arms.length && sum + (arms[cut]!.cost ?? 1) <= total / 2; cut++) sum += arms[cut]!.cost ?? 1;
+  let sum = 0;
+  while (cut < arms.length && sum + armCost(arms[cut]!) <= half) sum += armCost(arms[cut++]!);
   return [arms.slice(0, cut), arms.slice(cut)];
 }
 

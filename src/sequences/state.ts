@@ -10,7 +10,7 @@ import { quoteIdent, quoteLiteral, quoteQualified } from '../quote.js';
 import { NUMERIC_LOCALPART_RANGE, SYNAPSE_SEQUENCES, type ColumnAggregate, type SynapseSequence } from '../synapse/sequences.js';
 import type { QueryFn, ReaderSession, ServerFacts } from '../types.js';
 import { accessExclusiveHolders, describeLock, type LockHolder } from '../lock-holders.js';
-import { halves, queryMessage, readInTurn, SAVEPOINT, savepointMessages, type Arm, type Message } from './batches.js';
+import { costOf, halves, queryMessage, readInTurn, SAVEPOINT, savepointMessages, type Arm, type Message } from './batches.js';
 import { sequenceCatalogSql } from './catalog-query.js';
 
 /** `min` is a descending sequence's own column: it counts down, so the smallest value matters. */
@@ -381,7 +381,7 @@ export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req
   // Locks pg_sequence_last_value keeps to the end are not the batches' to spend.
   const budget = how === 'last-value-function' ? req.lockBudget - readable.length : req.lockBudget;
   const arms = readable.map(armFor);
-  const reader = req.openReader && arms.reduce((n, a) => n + (a.cost ?? 1), 0) >= READER_COST ? req.openReader() : undefined;
+  const reader = req.openReader && costOf(arms) >= READER_COST ? req.openReader() : undefined;
   // Two sessions hold their batches' locks at the same time: each gets half the budget.
   const sessionBudget = reader ? Math.max(1, Math.floor(budget / 2)) : budget;
   const messages = (reader ? halves(arms) : [arms]).flatMap((part) => savepointMessages(part, { lockBudget: sessionBudget, major: facts.major }));
