@@ -12,6 +12,7 @@ import { halves, readInTurn, type Arm } from '../src/sequences/batches.js';
 import { READER_COST, readSequenceStates, type ReadRequest } from '../src/sequences/state.js';
 import { runCheck } from '../src/testing/index.js';
 import type { QueryFn, QueryOptions, ReaderSession } from '../src/types.js';
+import { runCli } from './helpers/cli.js';
 import { createDatabase, dsnFor, sharedServers, sql, uniqueName } from './helpers/servers.js';
 
 describe('halves', () => {
@@ -118,6 +119,20 @@ describe.each(sharedServers())('reads beside a second session, on $name', (serve
     const asked = await runCheck(CHECK, server, db, { set: ['second-session=false'] });
     expect(asked.report.targets[0]!.readerRoundTrips).toBeUndefined();
     expect(behind(asked.result.findings)).toEqual(behind(both.result.findings));
+
+    // The JSON says what the second session sent, and the README's flag keeps to one connection.
+    const json = async (...more: string[]) =>
+      JSON.parse((await runCli(['check', '--dsn', dsnFor(server, db), '--only', 'sequence-drift', '--format', 'json', ...more])).stdout) as {
+        target: { roundTrips: number; readerRoundTrips?: number };
+        results: { findings: { code: string; object?: string }[] }[];
+      };
+    const cli = await json();
+    expect(cli.target.readerRoundTrips).toBeGreaterThanOrEqual(1);
+    expect(behind(cli.results[0]!.findings)).toEqual(behind(both.result.findings));
+    const single = await json('--set', 'sequence-drift.second-session=false');
+    expect(single.target).not.toHaveProperty('readerRoundTrips');
+    expect(single.target.roundTrips).toBe(cli.target.roundTrips);
+    expect(behind(single.results[0]!.findings)).toEqual(behind(both.result.findings));
   });
 
   it('a second session that dies before it reads, or times out, leaves its half to the first or fails the read as a timeout', async () => {
