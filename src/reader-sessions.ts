@@ -1,8 +1,9 @@
 // Reads of thousands of tables keep the server busy one relation after another, and on
 // PostgreSQL 18 (io_method = worker, its default) each page not in shared buffers is a wait for
-// an I/O worker. A second session reads half of them at the same time: 1,429 tables' maxima and
-// sequences on the embedded 18 took 363 ms on one session right after check_postgres had filled
-// shared buffers, 183 ms on two (238 and 138 ms with the pages cached). The runner offers such
+// an I/O worker. A second session reads half of them at the same time. 1,429 tables' maxima and
+// sequences, right after check_postgres had filled shared buffers: 363 ms on one session and
+// 183 ms on two on the embedded 18, 356 and 192 ms on Debian's 15 (with the pages cached: 238 and
+// 138 ms, 302 and 175 ms). The runner offers such
 // sessions to its checks (CheckContext.openReader) and closes them with the run; a check asks
 // for one only when its reads are long enough to be worth a login.
 import type { DatabaseTarget } from './config/target.js';
