@@ -1,4 +1,5 @@
 import { defineCheck } from '../src/define-check.js';
+import { notOwnSession } from '../src/own-sessions.js';
 import { argsYaml, sectionName, sectionPath, targetServerKey } from '../src/connection-diagnosis/synapse-args.js';
 import type { Finding, Remediation, SynapsePool, SynapseProcess } from '../src/types.js';
 
@@ -6,9 +7,10 @@ import type { Finding, Remediation, SynapsePool, SynapseProcess } from '../src/t
 const TWISTED_CP_MIN = 3;
 const TWISTED_CP_MAX = 5;
 
+// pg-preflight's own sessions (own-sessions.ts) are gone when Synapse connects.
 const IN_USE_SQL = `
-SELECT count(*) FILTER (WHERE pid <> pg_backend_pid()) AS in_use,
-       count(*) FILTER (WHERE pid <> pg_backend_pid() AND usename = $1) AS synapse_role
+SELECT count(*) FILTER (WHERE ${notOwnSession()}) AS in_use,
+       count(*) FILTER (WHERE ${notOwnSession()} AND usename = $1) AS synapse_role
   FROM pg_stat_activity
  WHERE backend_type = 'client backend'`;
 

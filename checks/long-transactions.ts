@@ -1,3 +1,4 @@
+import { notOwnSession } from '../src/own-sessions.js';
 import { defineCheck } from '../src/define-check.js';
 import { formatAge, formatDuration } from '../src/units.js';
 import { quoteIdent, quoteLiteral } from '../src/quote.js';
@@ -47,12 +48,12 @@ SELECT
                                               'query_start', a.query_start,
                                               'query', CASE WHEN $4 THEN a.query END) ORDER BY a.xact_start), '[]')
      FROM pg_stat_activity a
-    WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'
+    WHERE a.datname = current_database() AND ${notOwnSession('a')} AND a.backend_type = 'client backend'
       AND a.xact_start IS NOT NULL
       AND ((a.state LIKE 'idle in transaction%' AND extract(epoch FROM now() - a.state_change) > $2)
            OR extract(epoch FROM now() - a.xact_start) > $3)) AS sessions,
   (SELECT count(*)::int FROM pg_stat_activity a
-    WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() AND a.query = '<insufficient privilege>'
+    WHERE a.datname = current_database() AND ${notOwnSession('a')} AND a.query = '<insufficient privilege>'
       AND a.usename IS NOT NULL) AS hidden`;
 
 function preparedFinding(p: Prepared, database: string): Finding {

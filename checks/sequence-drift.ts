@@ -146,7 +146,7 @@ export default defineCheck({
     'second-session': {
       type: 'boolean',
       default: true,
-      description: 'When there are hundreds of tables to read, read half of them on a second read-only session meanwhile; false keeps to one connection',
+      description: "Read the catalog of sequences and the tables' maxima on a second read-only session beside the other checks (the same snapshot), and when there are hundreds of tables to read, half of them on another; false keeps the run to one connection",
     },
     'lock-budget': {
       type: 'integer',
@@ -172,9 +172,10 @@ Fix: the SQL printed for each sequence,
   SELECT setval('<sequence>', GREATEST((SELECT last_value FROM <sequence>), <max of each table>));
 which never lowers a sequence, or "pg-preflight fix --apply", which sets the same values with
 Synapse stopped, atomically, each sequence locked against writers while its value is read and set.
-Cost: two or three round trips whatever the number of sequences; when there are hundreds of
-tables to read, a second read-only session (its own transaction, the same timeouts) reads half
-of them meanwhile, and where it cannot connect the first reads them all. Maxima are read through a
+Cost: two or three round trips whatever the number of sequences, on a second read-only session
+that reads the first's snapshot beside the other checks' queries (the same timeouts); when there
+are hundreds of tables to read, another session (a transaction of its own) reads half of them
+meanwhile. Where a second session cannot connect, the first reads everything. Maxima are read through a
 btree index on the column; a table above unindexed-row-limit rows without one is reported
 skipped (--thorough reads it with a full scan). Reads are batched under savepoints so that the
 locks they take never fill the server's shared lock table.`,
@@ -187,6 +188,8 @@ locks they take never fill the server's shared lock table.`,
     'columns-locked': { status: 'warning', otherStatuses: ['skipped'], summary: 'Another session holds ACCESS EXCLUSIVE on a table of the sequence: it was not compared, the holder is named.', remediation: ['text'] },
     'sequences-unreadable': { status: 'skipped', summary: 'Sequences could not be read for lack of privileges.' },
   },
+  // Its reads go on the run's second session (src/beside-session.ts) unless told otherwise.
+  readsBeside: (params) => params['second-session'] !== false,
   async run(ctx) {
     const { states, settled } = await readSequenceStates(ctx.query, ctx.facts, {
       catalogue: synapseSequencesFor(ctx),

@@ -1,3 +1,4 @@
+import { notOwnSession } from '../src/own-sessions.js';
 import { defineCheck } from '../src/define-check.js';
 import { clientFlags } from '../src/remediation/client-flags.js';
 import { quoteLiteral, quoteQualified, shellQuote } from '../src/quote.js';
@@ -39,7 +40,7 @@ SELECT
             application_name AS application, state, xact_start::text AS since,
             greatest(age(backend_xid), age(backend_xmin)) AS age
        FROM pg_stat_activity
-      WHERE (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL) AND pid <> pg_backend_pid()
+      WHERE (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL) AND ${notOwnSession()}
         -- backend_type is hidden (NULL) in other roles' sessions unless we may see them.
         AND (backend_type IS NULL OR backend_type = 'client backend')
      UNION ALL

@@ -5,6 +5,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { DatabaseTarget } from './config/target.js';
 import { diagnoseConnectionError, isConnectionLost, connectionLostError } from './connection-errors.js';
 import { chooseHost, hasSeveralHosts, type HostChoice } from './multi-host.js';
+import { quoteLiteral } from './quote.js';
 import type { QueryFn, QueryOptions } from './types.js';
 import type { OpenedClient, SessionLimits } from './connection-types.js';
 import { asPreconnected, negotiatePreferred } from './connection-ssl.js';
@@ -23,6 +24,8 @@ export interface Session {
   queryEach(sql: string, options?: QueryOptions): Promise<Record<string, unknown>[][]>;
   /** server_version_num as the server announced it at login (ParameterStatus), before any query. */
   serverVersionNum: number;
+  /** The server process of this session (BackendKeyData), as pg_backend_pid() says. */
+  pid: number;
   /** Statements sent to the server so far (each is one round trip). */
   roundTrips(): number;
   /** Starts the read-only transaction; `firstSql` (no parameters) rides in the same round trip, waited for as `opts` says. */
@@ -97,15 +100,32 @@ export function transactionSettings(versionNum: number): string[] {
   return versionNum >= 110000 ? ['SET LOCAL jit = off'] : [];
 }
 
+/**
+ * What opens a check's transaction. REPEATABLE READ: every check sees the same snapshot. READ
+ * ONLY: the server refuses writes, including nextval() and temp tables, whatever a check (or a
+ * plugin) tries. With `snapshot` (pg_export_snapshot() of the first session) a second session
+ * reads that same snapshot; SET TRANSACTION SNAPSHOT must come before any query.
+ */
+export function beginStatements(versionNum: number, snapshot?: string): string[] {
+  return [
+    'BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    ...(snapshot ? [`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshot)}`] : []),
+    ...transactionSettings(versionNum),
+  ];
+}
+
 
 /** What the client allows a message beyond what its statements may take on the server. */
 const MESSAGE_SLACK_MS = 5_000;
 
-export async function openSession(target: DatabaseTarget, limits: SessionLimits = DEFAULT_LIMITS): Promise<Session> {
+/** How a session names itself in pg_stat_activity, unless told otherwise (own-sessions.ts). */
+export const APPLICATION_NAME = 'pg-preflight';
+
+export async function openSession(target: DatabaseTarget, limits: SessionLimits = DEFAULT_LIMITS, applicationName = APPLICATION_NAME): Promise<Session> {
   if (hasSeveralHosts(target)) return openChosenHost(target, limits);
   let opened: OpenedClient;
   try {
-    opened = await connectClient(target, limits);
+    opened = await connectClient(target, limits, applicationName);
   } catch (err) {
     throw diagnoseConnectionError(err, target, limits);
   }
@@ -122,7 +142,7 @@ async function openChosenHost(target: DatabaseTarget, limits: SessionLimits): Pr
 /** A logged-in client before a Session wraps it, with what the server announced at login. */
 
 /** Logs in to target.connection's host and port with libpq's sslmode attempts; throws what the driver threw. */
-export async function connectClient(target: DatabaseTarget, limits: SessionLimits): Promise<OpenedClient> {
+export async function connectClient(target: DatabaseTarget, limits: SessionLimits, applicationName = APPLICATION_NAME): Promise<OpenedClient> {
   const c = target.connection;
   let lastError: unknown;
   for (const ssl of sslAttempts(target)) {
@@ -142,7 +162,7 @@ export async function connectClient(target: DatabaseTarget, limits: SessionLimit
       ...(stream ? { stream: () => stream } : {}),
       // The user's own options (search_path, say) first; ours after them, so that ours win.
       options: [c.options, ...LOGIN_SETTINGS.map((x) => `-c ${x}`)].filter(Boolean).join(' '),
-      application_name: 'pg-preflight',
+      application_name: applicationName,
       // One budget for the whole connection, as libpq's connect_timeout: what SSL negotiation left.
       connectionTimeoutMillis: Math.max(1, limits.connectTimeoutMs - (Date.now() - started)),
       statement_timeout: limits.statementTimeoutMs,
@@ -226,15 +246,10 @@ function wrapClient(client: pg.Client, target: DatabaseTarget, serverVersionNum:
     query,
     queryEach,
     serverVersionNum,
+    pid: (client as unknown as { processID: number }).processID,
     roundTrips: () => count,
     async beginReadOnly<R extends Record<string, unknown>>(firstSql?: string, opts?: QueryOptions) {
-      // REPEATABLE READ: every check sees the same snapshot. READ ONLY: the server refuses writes,
-      // including nextval() and temp tables, whatever a check (or a plugin) tries.
-      const statements = [
-        'BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY',
-        ...transactionSettings(serverVersionNum),
-        ...(firstSql ? [firstSql] : []),
-      ];
+      const statements = [...beginStatements(serverVersionNum), ...(firstSql ? [firstSql] : [])];
       return query<R>(statements.join(';\n'), undefined, { ...opts, statements: opts?.statements ?? (firstSql ? 1 : 0) });
     },
     async close(opts) {

@@ -1,4 +1,5 @@
 import type { Session } from './connection.js';
+import { PreflightError } from './errors.js';
 import type { ServerFacts, Setting } from './types.js';
 
 // Everything the built-in checks need about the server, read in the round trip that opens the
@@ -21,8 +22,15 @@ SELECT current_setting('server_version_num')::int AS version_num,
        -- even parse without it), so it rides in this round trip instead of one of its own.
        CASE WHEN has_table_privilege(to_regclass('schema_version'), 'SELECT')
             THEN substring(query_to_xml('SELECT version FROM schema_version LIMIT 1', false, true, '')::text FROM '<version>(-?[0-9]+)</version>')
-       END AS synapse_schema_version
-`;
+       END AS synapse_schema_version`;
+
+/**
+ * The snapshot a second session then reads too (beside-session.ts). A role may be denied the
+ * function (a hosted server); that leaves the run on one session.
+ */
+const EXPORT_SQL = `,
+       CASE WHEN has_function_privilege('pg_catalog.pg_export_snapshot()', 'EXECUTE') THEN pg_catalog.pg_export_snapshot() END AS snapshot`;
+
 
 interface FactsRow extends Record<string, unknown> {
   version_num: number;
@@ -36,10 +44,37 @@ interface FactsRow extends Record<string, unknown> {
   settings: [string, string, string | null, string, string, string | null][];
   synapse: boolean;
   synapse_schema_version: string | null;
+  snapshot?: string | null;
+}
+
+/** The facts, and with `exportSnapshot` the id of the transaction's snapshot (null where it cannot be had). */
+export interface FactsRead {
+  facts: ServerFacts;
+  snapshot: string | null;
 }
 
 export async function gatherFacts(session: Session): Promise<ServerFacts> {
-  const [row] = await session.beginReadOnly<FactsRow>(FACTS_SQL);
+  return (await readFacts(session, { exportSnapshot: false })).facts;
+}
+
+export async function readFacts(session: Session, opts: { exportSnapshot: boolean }): Promise<FactsRead> {
+  let row: FactsRow | undefined;
+  if (opts.exportSnapshot) {
+    try {
+      [row] = await session.beginReadOnly<FactsRow>(FACTS_SQL + EXPORT_SQL);
+    } catch (err) {
+      // The export failed where the privilege allowed it (it writes a file under the data
+      // directory): the facts once more, in a new transaction, without it. A lost connection is
+      // the run's end, not this.
+      if (err instanceof PreflightError) throw err;
+      await session.query('ROLLBACK');
+    }
+  }
+  row ??= (await session.beginReadOnly<FactsRow>(FACTS_SQL))[0];
+  return { facts: factsOf(row), snapshot: row?.snapshot ?? null };
+}
+
+function factsOf(row: FactsRow | undefined): ServerFacts {
   if (!row) throw new Error('the server returned no row for the facts query');
   const settings = new Map<string, Setting>();
   for (const [name, setting, unit, context, source, bootVal] of row.settings) {

@@ -33,6 +33,7 @@ export { fixSequences, fixingChecks, type FixOptions, type FixReport, type FixTa
 export { fixTextReport, fixJsonReport } from './fix-report.js';
 export type { Fix, FixKind, SequenceAdvanceFix } from './fix-types.js';
 export { quoteIdent, quoteLiteral, quoteQualified, shellQuote } from './quote.js';
+export { notOwnSession } from './own-sessions.js';
 export { PreflightError, EXIT } from './errors.js';
 export { BUILTIN_CHECKS } from '../checks/index.js';
 export type * from './types.js';

@@ -4,8 +4,9 @@ import { accessExclusiveHolders, describeLock, type LockHolder } from './lock-ho
 import { createQueryBatcher } from './query-batcher.js';
 import { withCode } from './codes.js';
 import { PreflightError } from './errors.js';
-import { gatherFacts } from './facts.js';
-import { STATUSES, worstStatus, type Check, type CheckInputs, type CheckOptions, type CheckResult, type Finding, type ParamValues, type ServerFacts, type Status } from './types.js';
+import { readFacts } from './facts.js';
+import { openBeside, type BesideSession } from './beside-session.js';
+import { STATUSES, worstStatus, type Check, type CheckInputs, type CheckOptions, type CheckResult, type Finding, type ParamValues, type QueryFn, type ServerFacts, type Status } from './types.js';
 import type { HostChoice } from './multi-host.js';
 import { resolveParams } from './params.js';
 import { checkTarget } from './target-view.js';
@@ -49,8 +50,9 @@ export interface TargetReport {
   /** Statements sent to the server for this target, including the facts. */
   roundTrips: number;
   /**
-   * Messages sent on second sessions that read beside the first (CheckContext.openReader),
-   * while it waited for its own: not on its path, so not in `roundTrips`. Absent when none was opened.
+   * Messages sent on the second sessions that read beside the first (QueryOptions.beside,
+   * CheckContext.openReader), while it waited for its own: not on its path, so not in
+   * `roundTrips`. Absent when none sent anything.
    */
   readerRoundTrips?: number;
   durationMs: number;
@@ -155,20 +157,28 @@ async function runTarget(
   const t0 = nowMs();
   let session: Session | undefined;
   let readers: ReaderSessions | undefined;
+  let beside: BesideSession | undefined;
   const report: TargetReport = { target, results: [], roundTrips: 0, durationMs: 0 };
   try {
     onProgress?.({ database: targetName(target), done: 0, total: checks.length });
     session = wait ? await openSessionWaiting(target, limits, wait) : await openSession(target, limits);
     // With several hosts the checks look at the one connected to, as the application would.
     const checked = chosenHost(report, session) ?? target;
-    const facts = await gatherFacts(session);
+    const checkParams = checks.map((check) => resolveParams(check, params[check.id]));
+    // Logs in while the first session reads the facts; it then reads their snapshot.
+    const wantsBeside = checks.some((check, i) => (typeof check.readsBeside === 'function' ? check.readsBeside(checkParams[i]!) : check.readsBeside));
+    beside = wantsBeside ? openBeside(checked, limits, session) : undefined;
+    const { facts, snapshot } = await readFacts(session, { exportSnapshot: Boolean(beside) });
+    beside?.share(snapshot);
     report.facts = facts;
     // The checks run at once, their queries batched into shared round trips (query-batcher.ts);
     // the batcher keeps the transaction usable when one of them fails.
     const view = checkTarget(checked);
     readers = readerSessions(checked, limits);
     const openReader = readers.open;
-    const { query } = createQueryBatcher((sql, opts) => session!.queryEach(sql, opts));
+    const first = createQueryBatcher((sql, opts) => session!.queryEach(sql, opts));
+    const second = beside ? createQueryBatcher(beside.send) : first;
+    const query: QueryFn = (sql, values, opts) => (opts?.beside ? second : first).query(sql, values, opts);
     const results: (CheckResult | undefined)[] = checks.map(() => undefined);
     let lost: PreflightError | undefined;
     const progress = () => {
@@ -179,7 +189,7 @@ async function runTarget(
     await Promise.all(
       checks.map(async (check, i) => {
         const c0 = nowMs();
-        const ctx = { facts, target: view, query, options, inputs: inputsFor(check, inputs), params: resolveParams(check, params[check.id]), openReader };
+        const ctx = { facts, target: view, query, options, inputs: inputsFor(check, inputs), params: checkParams[i]!, openReader };
         try {
           results[i] = summarize(check, targetName(target), toFindings(await check.run(ctx)), nowMs() - c0);
         } catch (err) {
@@ -200,8 +210,9 @@ async function runTarget(
     report.error = err;
   } finally {
     report.roundTrips = session?.roundTrips() ?? 0;
-    if (readers?.roundTrips()) report.readerRoundTrips = readers.roundTrips();
-    await Promise.all([session?.close(), readers?.close()]);
+    const besideTrips = (readers?.roundTrips() ?? 0) + (beside?.roundTrips() ?? 0);
+    if (besideTrips > 0) report.readerRoundTrips = besideTrips;
+    await Promise.all([session?.close(), readers?.close(), beside?.close()]);
     report.durationMs = nowMs() - t0;
   }
   return report;

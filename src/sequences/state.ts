@@ -340,7 +340,10 @@ interface SequenceArm extends Arm {
   at: number;
 }
 
-export async function readSequenceStates(query: QueryFn, facts: ServerFacts, req: ReadRequest): Promise<SequenceRead> {
+export async function readSequenceStates(given: QueryFn, facts: ServerFacts, req: ReadRequest): Promise<SequenceRead> {
+  // The catalog query is the longest read of a check, and what follows it depends on its rows:
+  // the whole chain asks for the runner's second session (QueryOptions.beside).
+  const query: QueryFn = (sql, params, opts) => given(sql, params, { ...opts, beside: true });
   const triples = req.catalogue.flatMap((s) => s.columns.map((c) => [s.sequence, c.table, c.column, c.aggregate] as const));
   const catalog = (statFiles: boolean) =>
     query<CatalogRow>(

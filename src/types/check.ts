@@ -19,6 +19,13 @@ export interface QueryOptions {
    * function may run it once and hand both the same rows (which neither may then change).
    */
   shareable?: boolean;
+  /**
+   * A long read that need not share the round trip of the other checks' queries: the runner sends
+   * it on its second session, which reads the same snapshot beside the first, when it opened one
+   * (for a check that declares `readsBeside`); otherwise on the first, like any other query. The
+   * queries of one chain (a read, then what its rows decide) should all say it.
+   */
+  beside?: boolean;
 }
 
 export interface QueryFn {
@@ -137,6 +144,12 @@ export interface Check {
   params?: Record<string, ParamSpec>;
   /** Host inputs it reads from ctx.inputs; it gets no others. */
   inputs?: InputName[];
+  /**
+   * Its long reads say `beside` (QueryOptions): the runner then opens its second session as soon as
+   * the first has logged in, so that it is ready when they come. A function decides from the
+   * check's params (sequence-drift's `second-session`).
+   */
+  readsBeside?: boolean | ((params: ParamValues) => boolean);
   /** Kinds of fix its findings may carry: `pg-preflight fix` runs every check that declares one. */
   fixes?: readonly FixKind[];
   run(ctx: CheckContext): Promise<Finding | Finding[]>;

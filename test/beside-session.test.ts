@@ -1,0 +1,146 @@
+// The run's second session (src/beside-session.ts): it reads the first session's snapshot, the
+// checks that count or list sessions leave it out (src/own-sessions.ts), and the run keeps to the
+// first session, with the same findings, where the snapshot cannot be exported, where exporting
+// fails, and when the second session is lost after its first message.
+import { chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import connectionBudget from '../checks/connection-budget.js';
+import longTransactions from '../checks/long-transactions.js';
+import sequenceDrift from '../checks/sequence-drift.js';
+import xidWraparound from '../checks/xid-wraparound.js';
+import { openBeside } from '../src/beside-session.js';
+import { resolveTargets } from '../src/config/resolve.js';
+import { DEFAULT_LIMITS, openSession } from '../src/connection.js';
+import { readFacts } from '../src/facts.js';
+import { notOwnSession } from '../src/own-sessions.js';
+import { runChecks, type TargetReport } from '../src/runner.js';
+import { startThrowawayServer, type ThrowawayServer } from '../src/throwaway/server.js';
+import { dsnFor, sharedServers, sql, withClient } from './helpers/servers.js';
+
+const targetsOf = (dsn: string) => resolveTargets({ dsn, env: { HOME: '/nonexistent' } }).targets;
+const CHECKS = [connectionBudget, xidWraparound, longTransactions, sequenceDrift];
+const outcome = (t: TargetReport) => t.results.map((r) => [r.id, r.status, r.findings.map((f) => [f.code, f.object])]);
+const details = (t: TargetReport, id: string) => t.results.find((r) => r.id === id)!.details ?? {};
+
+describe.each(sharedServers())('the second session, on $name', (shared) => {
+  // A private server of the same kind: no other test's sessions to count, and a data directory
+  // this test may make unwritable.
+  let server: ThrowawayServer;
+  const DB = 'beside';
+  beforeAll(async () => {
+    server = await startThrowawayServer({ server: shared.spec });
+    await sql(server, 'postgres', `CREATE DATABASE ${DB}`);
+    // Two tables whose sequences are behind, and a role that is not a superuser.
+    await sql(server, DB, `CREATE TABLE a (id serial PRIMARY KEY); INSERT INTO a (id) VALUES (5);
+      CREATE TABLE b (id bigserial PRIMARY KEY); INSERT INTO b (id) VALUES (7);
+      CREATE ROLE plain LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public TO plain; GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO plain;`);
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  // One Synapse process with a pool of 5, so that connection-budget counts.
+  const processes = () => [{ name: 'main', pools: [{ label: 'master', server: `${server.host}:${server.port}`, cpMax: 5 }] }];
+  const run = (user = 'postgres', secondSession = true) =>
+    runChecks({
+      targets: targetsOf(dsnFor(server, DB, user)),
+      checks: CHECKS,
+      inputs: { synapseProcesses: processes() },
+      params: { 'sequence-drift': { 'second-session': secondSession } },
+    }).then((r) => r.targets[0]!);
+
+  it('reads beside the first with the findings of one session, and no check counts it among the other sessions', async () => {
+    const two = await run();
+    const one = await run('postgres', false);
+    expect(two.readerRoundTrips).toBeGreaterThanOrEqual(1);
+    expect(one.readerRoundTrips).toBeUndefined();
+    expect(outcome(two)).toEqual(outcome(one));
+    const behind = two.results.find((r) => r.id === 'sequence-drift')!.findings.filter((f) => f.code === 'sequence-behind');
+    expect(behind.map((f) => f.object)).toEqual(['public.a_id_seq', 'public.b_id_seq']);
+    // Nothing else is connected to this server.
+    for (const t of [two, one]) {
+      expect(details(t, 'connection-budget').inUseByOthers).toBe(0);
+      expect(details(t, 'xid-wraparound').oldestHolder).toBeUndefined();
+    }
+  });
+
+  it('pg_stat_activity shows the second session under a name notOwnSession() leaves out, on the first session only', async () => {
+    const target = targetsOf(dsnFor(server, DB))[0]!;
+    const first = await openSession(target);
+    const beside = openBeside(target, DEFAULT_LIMITS, first);
+    try {
+      const { snapshot } = await readFacts(first, { exportSnapshot: true });
+      expect(snapshot).toEqual(expect.any(String));
+      beside.share(snapshot);
+      const [[own]] = (await beside.send('SELECT pg_backend_pid() AS pid, current_setting(\'application_name\') AS name', {})) as [[{ pid: number; name: string }]];
+      expect(own.pid).not.toBe(first.pid);
+      expect(own.name).toBe(`pg-preflight beside ${first.pid}`);
+      // Another session of the same role under pg-preflight's plain name is someone else's run.
+      await withClient(server, DB, async (other) => {
+        await other.query("SET application_name = 'pg-preflight'");
+        const [{ pid }] = (await other.query('SELECT pg_backend_pid() AS pid')).rows as [{ pid: number }];
+        // One query: a transaction reads pg_stat_activity once and keeps what it read.
+        const [row] = await first.query<{ all: number[]; others: number[] }>(
+          `SELECT array_agg(pid) AS all, array_agg(pid) FILTER (WHERE ${notOwnSession()}) AS others FROM pg_stat_activity`,
+        );
+        expect(row!.all).toEqual(expect.arrayContaining([first.pid, own.pid, pid]));
+        const others = row!.others;
+        expect(others).toContain(pid);
+        expect(others).not.toContain(own.pid);
+        expect(others).not.toContain(first.pid);
+      });
+    } finally {
+      await beside.close();
+      await first.close({ wait: true });
+    }
+  });
+
+  it('reads the snapshot of the first session, and when lost after its first message the first session reads on', async () => {
+    const target = targetsOf(dsnFor(server, DB))[0]!;
+    const first = await openSession(target);
+    const beside = openBeside(target, DEFAULT_LIMITS, first);
+    try {
+      const { snapshot } = await readFacts(first, { exportSnapshot: true });
+      // Committed after the first session took its snapshot: neither session may see it.
+      await sql(server, DB, 'INSERT INTO a (id) VALUES (100)');
+      beside.share(snapshot);
+      const count = async () => ((await beside.send('SELECT max(id) AS m, pg_backend_pid() AS pid FROM a', {})) as [[{ m: number; pid: number }]])[0][0];
+      const before = await count();
+      expect(before.m).toBe(5);
+      expect(before.pid).not.toBe(first.pid);
+      expect(beside.roundTrips()).toBe(1);
+      await sql(server, 'postgres', `SELECT pg_terminate_backend(${before.pid})`);
+      const after = await count();
+      expect(after).toEqual({ m: 5, pid: first.pid });
+    } finally {
+      await beside.close();
+      await first.close({ wait: true });
+    }
+  });
+
+  it('keeps to one session where the role may not export the snapshot, and where exporting fails', async () => {
+    const one = await run('postgres', false);
+    await sql(server, DB, 'REVOKE EXECUTE ON FUNCTION pg_catalog.pg_export_snapshot() FROM PUBLIC');
+    try {
+      const denied = await run('plain');
+      expect(denied.readerRoundTrips).toBeUndefined();
+      expect(outcome(denied)).toEqual(outcome(await run('plain', false)));
+    } finally {
+      await sql(server, DB, 'GRANT EXECUTE ON FUNCTION pg_catalog.pg_export_snapshot() TO PUBLIC');
+    }
+    // The export writes a file under the data directory; where it cannot, the facts are read
+    // again without it (owner-only bits: the server's own account is refused too).
+    const snapshots = join(server.dataDir, 'pg_snapshots');
+    chmodSync(snapshots, 0o500);
+    try {
+      const failed = await run();
+      expect(failed.error).toBeUndefined();
+      expect(failed.readerRoundTrips).toBeUndefined();
+      expect(outcome(failed)).toEqual(outcome(one));
+    } finally {
+      chmodSync(snapshots, 0o700);
+    }
+    expect((await run()).readerRoundTrips).toBeGreaterThanOrEqual(1);
+  });
+});
