@@ -3,3 +3,22 @@
 export function goal(n: number, where: string, figure: string, target: string, met: boolean): void {
   console.log(`goal ${n} | ${where} | ${figure} | ${target} | ${met ? 'met' : 'NOT met'}`);
 }
+
+/** A target's round trips as the JSON (or a TargetReport) counts them, each session's. */
+export interface SessionTrips {
+  roundTrips: number;
+  besideRoundTrips?: number;
+  readerRoundTrips?: number;
+}
+
+/**
+ * The round trips one after another (src/runner.ts pathRoundTrips: the facts, then the longer of
+ * the first and the second session's chains), and what each session sent.
+ */
+export function roundTripsText(t: SessionTrips): { path: number; text: string; short: string } {
+  const beside = t.besideRoundTrips ?? 0;
+  const readers = (t.readerRoundTrips ?? 0) - beside;
+  const path = t.roundTrips === 0 ? 0 : 1 + Math.max(t.roundTrips - 1, beside);
+  const parts = [`first session ${t.roundTrips}`, ...(beside ? [`second ${beside}`] : []), ...(readers ? [`a reader ${readers} beside the second`] : [])];
+  return { path, text: `${path} (${parts.join(', ')})`, short: `${path} (${t.roundTrips}/${beside}/${readers})` };
+}

@@ -20,7 +20,7 @@ import { startThrowawayServer, type ThrowawayServer } from '../src/throwaway/ser
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { goal } from './goals.js';
+import { goal, roundTripsText, type SessionTrips } from './goals.js';
 import { benchServers } from './servers.js';
 import { savepointMessages } from '../src/sequences/batches.js';
 
@@ -54,7 +54,7 @@ function median(values: number[]): number {
 const CLI = join(import.meta.dirname, '..', 'cli.cjs');
 
 interface Result { id: string; status: string; durationMs: number; findings: { status: string; details?: Record<string, unknown> }[] }
-interface Run { wall: number; rssMb: number; json: { targets: { roundTrips: number; readerRoundTrips?: number }[]; results: Result[] } }
+interface Run { wall: number; rssMb: number; json: { targets: SessionTrips[]; results: Result[] } }
 
 /** The CLI in a fresh process, as a pre-start hook runs it; peak RSS from GNU time where present. */
 function runCli(args: string[]): Run {
@@ -91,7 +91,7 @@ async function measure(server: ThrowawayServer, db: string, runs: number) {
     const t = r.json.targets[0]!;
     const drift = r.json.results.find((x) => x.id === 'sequence-drift')!;
     const behind = drift.findings.filter((f) => f.status === 'error').length;
-    samples.push({ wall: r.wall, rss: r.rssMb, roundTrips: `${t.roundTrips}${t.readerRoundTrips ? ` + ${t.readerRoundTrips}` : ''}`, drift: drift.durationMs, behind, status: drift.status, cp: checkPostgres(server, db) });
+    samples.push({ wall: r.wall, rss: r.rssMb, roundTrips: roundTripsText(t).short, drift: drift.durationMs, behind, status: drift.status, cp: checkPostgres(server, db) });
   }
   const cps = samples.map((s) => s.cp).filter((x): x is number => typeof x === 'number');
   const cpError = samples.map((s) => s.cp).find((x): x is string => typeof x === 'string');
@@ -121,7 +121,7 @@ function slowest(server: ThrowawayServer, db: string): string {
   alone.sort((x, y) => y.ms - x.ms);
   const named = alone.slice(0, 3).map((x) => `${x.id} ${Math.round(x.ms)} ms`).join(', ');
   goal(6, server.name, `full check at 10,000 tables ${Math.round(full.wall)} ms; slowest alone: ${named}`, 'the three slowest named', alone.length >= 3);
-  return `full check ${Math.round(full.wall)} ms in ${full.json.targets[0]!.roundTrips} round trips; slowest alone: ${named}`;
+  return `full check ${Math.round(full.wall)} ms in ${roundTripsText(full.json.targets[0]!).text} round trips; slowest alone: ${named}`;
 }
 
 /** The two designs the check was chosen over, timed on a fresh connection each. */
@@ -177,7 +177,8 @@ async function main(): Promise<void> {
     try {
       const jit = await withClient(server, 'postgres', async (c) => (await c.query("SELECT current_setting('jit', true) AS j")).rows[0].j as string | null);
       console.log(`\n${server.name}: jit ${jit ?? 'absent'}, shared_buffers ${DEFAULT_SETTINGS.shared_buffers}, max_connections ${DEFAULT_SETTINGS.max_connections}, max_locks_per_transaction 64 (defaults); median of ${args.runs} runs`);
-      console.log(`${'tables'.padStart(8)} ${'behind'.padStart(7)} ${'found'.padStart(6)} ${'check wall'.padStart(11)} ${'seq-drift'.padStart(10)} ${'round trips'.padStart(12)} ${'peak RSS'.padStart(9)} ${'check_postgres'.padStart(15)} ${'ratio'.padStart(6)}`);
+      console.log(`${'tables'.padStart(8)} ${'behind'.padStart(7)} ${'found'.padStart(6)} ${'check wall'.padStart(11)} ${'seq-drift'.padStart(10)} ${'round trips'.padStart(14)} ${'peak RSS'.padStart(9)} ${'check_postgres'.padStart(15)} ${'ratio'.padStart(6)}`);
+      console.log(`${' '.repeat(43)}round trips: one after another (first session / second / a reader beside the second)`);
       const walls = new Map<number, number>();
       for (const size of args.sizes) {
         const db = await buildSerialTables(server, `seq_${size}`, size, 7, 'empty');
@@ -186,7 +187,7 @@ async function main(): Promise<void> {
         const expected = Math.ceil(size / 7);
         const ratio = m.checkPostgres ? (m.wall / m.checkPostgres).toFixed(2) : 'n/a';
         console.log(
-          `${String(size).padStart(8)} ${String(expected).padStart(7)} ${String(m.behind).padStart(6)} ${`${Math.round(m.wall)} ms`.padStart(11)} ${`${Math.round(m.drift)} ms`.padStart(10)} ${String(m.roundTrips).padStart(12)} ${`${Math.round(m.rss)} MB`.padStart(9)} ${(m.checkPostgres ? `${Math.round(m.checkPostgres)} ms` : m.checkPostgresError ? 'failed' : 'not installed').padStart(15)} ${ratio.padStart(6)}${m.behind === expected ? '' : '  MISSED SOME'}${m.checkPostgresError ? `  (check_postgres: ${m.checkPostgresError})` : ''}`,
+          `${String(size).padStart(8)} ${String(expected).padStart(7)} ${String(m.behind).padStart(6)} ${`${Math.round(m.wall)} ms`.padStart(11)} ${`${Math.round(m.drift)} ms`.padStart(10)} ${String(m.roundTrips).padStart(14)} ${`${Math.round(m.rss)} MB`.padStart(9)} ${(m.checkPostgres ? `${Math.round(m.checkPostgres)} ms` : m.checkPostgresError ? 'failed' : 'not installed').padStart(15)} ${ratio.padStart(6)}${m.behind === expected ? '' : '  MISSED SOME'}${m.checkPostgresError ? `  (check_postgres: ${m.checkPostgresError})` : ''}`,
         );
         if (size === 10_000) {
           goal(4, server.name, `10,000 tables: ${m.behind} of ${expected} behind found`, 'all', m.behind === expected);

@@ -16,7 +16,7 @@ import { applyBatch, batchesOf, OTHER_SESSIONS_SQL, OthersConnected, sequencesPe
 import { FIX_KINDS, type Fix } from './fix-types.js';
 import { quoteQualified } from './quote.js';
 import { allChecks } from './registry.js';
-import { runChecks, type TargetReport } from './runner.js';
+import { pathRoundTrips, runChecks, type TargetReport } from './runner.js';
 import { defaultLockBudget } from './sequences/batches.js';
 import { displayName, fixSetval, type SequenceName } from './sequences/remediation.js';
 import { statusAtLeast, type Check, type CheckOptions, type ParamValues, type ServerFacts, type Status } from './types.js';
@@ -96,7 +96,7 @@ export interface FixTargetReport {
   applyError?: string;
   /** After --apply: what still needs attention (fixes not applied, errors no fix addresses). */
   remaining?: (PlannedFix | Unfixable)[];
-  /** Round trips of the checks that made the plan (on their own connection). */
+  /** Round trips of the checks that made the plan, one after another (pathRoundTrips; on their own connections). */
   checkRoundTrips?: number;
   /** Round trips --apply made before its first write (after the checks' own), when it got that far. */
   roundTripsBeforeWrite?: number;
@@ -277,7 +277,7 @@ export async function fixSequences(opts: FixOptions): Promise<FixReport> {
       continue;
     }
     const { plan, unfixable } = planFrom(checked);
-    const report: FixTargetReport = { target, serverVersion: checked.facts?.version, plan, unfixable, checkRoundTrips: checked.roundTrips, ...(checked.connectedTo ? { connectedTo: checked.connectedTo } : {}) };
+    const report: FixTargetReport = { target, serverVersion: checked.facts?.version, plan, unfixable, checkRoundTrips: pathRoundTrips(checked), ...(checked.connectedTo ? { connectedTo: checked.connectedTo } : {}) };
     reports.push(report);
     if (!opts.apply || plan.length === 0) continue;
     try {

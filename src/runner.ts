@@ -55,6 +55,8 @@ export interface TargetReport {
    * `roundTrips`. Absent when none sent anything.
    */
   readerRoundTrips?: number;
+  /** Of those, the second session's (src/beside-session.ts): its messages follow the facts one after another. */
+  besideRoundTrips?: number;
   durationMs: number;
   /** Set when the target could not be checked (no connection, connection lost). */
   error?: PreflightError;
@@ -212,10 +214,20 @@ async function runTarget(
     report.roundTrips = session?.roundTrips() ?? 0;
     const besideTrips = (readers?.roundTrips() ?? 0) + (beside?.roundTrips() ?? 0);
     if (besideTrips > 0) report.readerRoundTrips = besideTrips;
+    if (beside?.roundTrips()) report.besideRoundTrips = beside.roundTrips();
     await Promise.all([session?.close(), readers?.close(), beside?.close()]);
     report.durationMs = nowMs() - t0;
   }
   return report;
+}
+
+/**
+ * Round trips one after another, what a check costs over a network: the facts, then the longer
+ * of the two chains that follow them, the first session's and the second's. (The messages of
+ * further readers go while the second session waits for its own.)
+ */
+export function pathRoundTrips(t: Pick<TargetReport, 'roundTrips' | 'besideRoundTrips'>): number {
+  return t.roundTrips === 0 ? 0 : 1 + Math.max(t.roundTrips - 1, t.besideRoundTrips ?? 0);
 }
 
 /** The library entry point: runs the checks against every target, one connection each. */

@@ -12,7 +12,7 @@ import { isReleaseNumber } from '../synapse/releases.js';
 import { usageError } from '../errors.js';
 import { useColor, type Io } from './io.js';
 import { startProgress } from './progress.js';
-import { planOutputs, writeReports } from './report-output.js';
+import { planOutputs, preloadReporters, writeReports } from './report-output.js';
 
 export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   // The CLI is the one place that knows the working directory; the library takes it as a parameter.
@@ -59,13 +59,22 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
   // stdout being a terminal is what Io knows; machine formats and --quiet never get a spinner.
   progress = startProgress(io, io.isTTY && args.format === 'text' && !args.quiet);
   const shown = progress;
+  let preloading = false;
   const report = await runPrepared(prepared, {
     limits,
     jobs,
     options: { synapseVersion, thorough: args.thorough },
     inputs,
     wait,
-    onProgress: (p) => shown.update(p),
+    onProgress: (p) => {
+      shown.update(p);
+      // The first check done means the others have sent their queries (the batcher sends them
+      // from an earlier setImmediate): the reporters load while the server works on them.
+      if (p.done > 0 && !preloading) {
+        preloading = true;
+        setImmediate(() => preloadReporters(outputs));
+      }
+    },
   }).finally(() => shown.stop());
   await writeReports(report, outputs, { io, secrets, checks: prepared.checks, failOn, color: useColor(args, io), quiet: args.quiet });
   return exitCodeFor(report, failOn);

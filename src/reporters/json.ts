@@ -24,6 +24,7 @@ function targetObject(t: TargetReport) {
     serverVersion: t.facts?.version ?? null,
     roundTrips: t.roundTrips,
     ...(t.readerRoundTrips ? { readerRoundTrips: t.readerRoundTrips } : {}),
+    ...(t.besideRoundTrips ? { besideRoundTrips: t.besideRoundTrips } : {}),
     durationMs: Math.round(t.durationMs),
     ...((t.target.connection.hosts?.length ?? 1) > 1 ? hostChoiceObject(t) : {}),
     ...(t.error ? { error: errorObject(t.error) } : {}),
