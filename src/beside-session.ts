@@ -20,11 +20,8 @@ export interface BesideSession {
   share(snapshot: string | null): void;
   /** Messages the second session sent. */
   roundTrips(): number;
-  /**
-   * Ends it, and waits for the server to end it: a backend still exiting would count as another
-   * session to a fix --apply that follows. One still logging in is closed when it is in.
-   */
-  close(): Promise<void>;
+  /** Ends it (one still logging in is closed when it is in); with `wait`, once the server has (RunOptions.closeWaits). */
+  close(opts?: { wait?: boolean }): Promise<void>;
 }
 
 /** Starts logging in a second session to `target` (the host `first` is on) at once. */
@@ -77,9 +74,9 @@ export function openBeside(target: DatabaseTarget, limits: SessionLimits, first:
       }
     },
     roundTrips: () => (begun ? (session?.roundTrips() ?? 0) : 0),
-    async close() {
+    async close(opts) {
       closed = true;
-      await session?.close({ wait: true });
+      await session?.close(opts);
     },
   };
 }

@@ -251,7 +251,8 @@ async function applyPlan(
 }
 
 async function checkTarget(target: DatabaseTarget, opts: FixOptions, limits: SessionLimits): Promise<TargetReport> {
-  const report = await runChecks({ targets: [target], checks: fixingChecks(opts.checks), limits, options: opts.options, params: opts.params });
+  // --apply connects right after: the checks' sessions must be gone by then.
+  const report = await runChecks({ targets: [target], checks: fixingChecks(opts.checks), limits, options: opts.options, params: opts.params, closeWaits: true });
   return report.targets[0]!;
 }
 

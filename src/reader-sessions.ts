@@ -17,11 +17,10 @@ export interface ReaderSessions {
   /** Messages sent on every session opened so far. */
   roundTrips(): number;
   /**
-   * Ends every session, and any still logging in as soon as it is in. Waits for the server to
-   * close them: a reader's backend still exiting would count as another session to the fix that
-   * may follow (fix --apply refuses while other sessions are connected).
+   * Ends every session, and any still logging in as soon as it is in; with `wait`, resolves once
+   * the server has closed them (RunOptions.closeWaits).
    */
-  close(): Promise<void>;
+  close(opts?: { wait?: boolean }): Promise<void>;
 }
 
 /** Sessions to `target` (the host the run connected to) with the run's limits. */
@@ -54,9 +53,9 @@ export function readerSessions(target: DatabaseTarget, limits: SessionLimits): R
       return { query, roundTrips: () => session.roundTrips() };
     },
     roundTrips: () => opened.reduce((n, s) => n + s.roundTrips(), 0),
-    async close() {
+    async close(opts) {
       closed = true;
-      await Promise.all(opened.map((s) => s.close({ wait: true })));
+      await Promise.all(opened.map((s) => s.close(opts)));
     },
   };
 }

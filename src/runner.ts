@@ -31,6 +31,12 @@ export interface RunOptions {
   onProgress?: (progress: RunProgress) => void;
   /** --jobs: targets checked at once, each on its own session. Default DEFAULT_JOBS. */
   jobs?: number;
+  /**
+   * Resolve only once the server has ended every session of the run: a backend still exiting
+   * counts as another session to what connects next (fix --apply refuses while others are
+   * connected; connection-budget counts them). A command that exits after the run need not wait.
+   */
+  closeWaits?: boolean;
 }
 
 export interface RunProgress {
@@ -155,6 +161,7 @@ async function runTarget(
   params: Record<string, ParamValues>,
   wait: (WaitOptions & { deadline: number }) | undefined,
   onProgress: RunOptions['onProgress'],
+  closeWaits: boolean,
 ): Promise<TargetReport> {
   const t0 = nowMs();
   let session: Session | undefined;
@@ -215,7 +222,8 @@ async function runTarget(
     const besideTrips = (readers?.roundTrips() ?? 0) + (beside?.roundTrips() ?? 0);
     if (besideTrips > 0) report.readerRoundTrips = besideTrips;
     if (beside?.roundTrips()) report.besideRoundTrips = beside.roundTrips();
-    await Promise.all([session?.close(), readers?.close(), beside?.close()]);
+    const closing = { wait: closeWaits };
+    await Promise.all([session?.close(closing), readers?.close(closing), beside?.close(closing)]);
     report.durationMs = nowMs() - t0;
   }
   return report;
@@ -238,7 +246,7 @@ export async function runChecks(opts: RunOptions): Promise<Report> {
   // caller that connected before, to list databases, passes the deadline it started).
   const wait = opts.wait ? { ...opts.wait, deadline: opts.wait.deadline ?? Date.now() + opts.wait.timeoutMs } : undefined;
   const targets = await mapInPool(opts.targets, opts.jobs ?? DEFAULT_JOBS, (target) =>
-    runTarget(target, opts.checks, limits, opts.options ?? {}, opts.inputs ?? {}, opts.params ?? {}, wait, opts.onProgress),
+    runTarget(target, opts.checks, limits, opts.options ?? {}, opts.inputs ?? {}, opts.params ?? {}, wait, opts.onProgress, opts.closeWaits === true),
   );
   const summary = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
   for (const t of targets) for (const r of t.results) summary[r.status]++;

@@ -48,6 +48,8 @@ describe.each(sharedServers())('the second session, on $name', (shared) => {
       checks: CHECKS,
       inputs: { synapseProcesses: processes() },
       params: { 'sequence-drift': { 'second-session': secondSession } },
+      // The next run counts sessions: this one's must be gone.
+      closeWaits: true,
     }).then((r) => r.targets[0]!);
 
   it('reads beside the first with the findings of one session, and no check counts it among the other sessions', async () => {

@@ -90,7 +90,8 @@ export async function runCheckOn(check: Check, targets: DatabaseTarget[], opts: 
   const set = opts.set && opts.set.length > 0 ? parseSetFlags(opts.set.map((s) => `${check.id}.${s}`), [check])[check.id] : undefined;
   const params = opts.params || set ? { [check.id]: { ...opts.params, ...set } } : undefined;
   const checks = [...(opts.alongside ?? []), check];
-  const report = await runChecks({ targets, checks, limits: opts.limits, options: opts.options, inputs: opts.inputs, params });
+  // What a test does next (apply the printed SQL, run a check that counts sessions) finds no session of this run.
+  const report = await runChecks({ targets, checks, limits: opts.limits, options: opts.options, inputs: opts.inputs, params, closeWaits: true });
   for (const t of report.targets) if (t.error) throw t.error;
   const results = report.targets.flatMap((x) => x.results.filter((r) => r.id === check.id));
   // Every database of a split config is held to the declaration, not only the first.
