@@ -174,10 +174,12 @@ async function runTarget(
     // With several hosts the checks look at the one connected to, as the application would.
     const checked = chosenHost(report, session) ?? target;
     const checkParams = checks.map((check) => resolveParams(check, params[check.id]));
-    // Logs in while the first session reads the facts; it then reads their snapshot.
+    // Logs in while the first session reads the facts (sent first: the login's own client work
+    // would delay them), then reads their snapshot.
     const wantsBeside = checks.some((check, i) => (typeof check.readsBeside === 'function' ? check.readsBeside(checkParams[i]!) : check.readsBeside));
+    const reading = readFacts(session, { exportSnapshot: wantsBeside });
     beside = wantsBeside ? openBeside(checked, limits, session) : undefined;
-    const { facts, snapshot } = await readFacts(session, { exportSnapshot: Boolean(beside) });
+    const { facts, snapshot } = await reading;
     beside?.share(snapshot);
     report.facts = facts;
     // The checks run at once, their queries batched into shared round trips (query-batcher.ts);
