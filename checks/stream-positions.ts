@@ -3,18 +3,21 @@ import { effectiveLastValue, jsonInteger } from '../src/sequences/drift.js';
 import { deleteStreamPositionsSql, displayName, fixSetval, streamPositionsCatchUp, type SequenceName } from '../src/sequences/remediation.js';
 import { lockBudgetFor, synapseSequencesFor } from '../src/sequences/scope.js';
 import { readSequenceStates, type SequenceState } from '../src/sequences/state.js';
-import { quoteQualified } from '../src/quote.js';
+import { optionalTableJson, parseOptionalTable } from '../src/optional-table.js';
 import type { Finding, Remediation } from '../src/types.js';
 
-interface PositionRow extends Record<string, unknown> {
+interface PositionRow {
   stream_name: string;
   instance_name: string;
   stream_id: string;
 }
 
+// The table and its rows in one statement (optional-table.ts): reading the rows after the lookup
+// was a round trip of its own, the last of a full check.
 const TABLE_SQL = `
 SELECT n.nspname AS schema, c.relname AS name, has_table_privilege(c.oid, 'SELECT') AS readable,
-       (SELECT count(*)::int FROM pg_index i WHERE i.indrelid = c.oid) AS indexes
+       (SELECT count(*)::int FROM pg_index i WHERE i.indrelid = c.oid) AS indexes,
+       ${optionalTableJson('stream_positions', 'SELECT json_agg(json_build_array(stream_name, instance_name, stream_id::text) ORDER BY stream_name, instance_name) FROM stream_positions')} AS positions
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.oid = to_regclass('stream_positions')`;
 
@@ -92,7 +95,7 @@ have to be repeated at every restart, and it discards what the writers recorded.
       keep: (s) => s.synapse?.streamName !== undefined,
     });
     reading.catch(() => undefined); // handled now; a failure is thrown again where the states are used
-    const [table] = await ctx.query<{ schema: string; name: string; readable: boolean; indexes: number }>(TABLE_SQL);
+    const [table] = await ctx.query<{ schema: string; name: string; readable: boolean; indexes: number; positions: string | null }>(TABLE_SQL);
     // Without the table the states are not needed, but no query of a check outlives it.
     if (!table?.readable) await reading.catch(() => undefined);
     // Synapse before 1.21 (schema 58) had no stream_positions: nothing can be ahead yet, and the
@@ -100,10 +103,9 @@ have to be repeated at every restart, and it discards what the writers recorded.
     if (!table) return { code: 'no-stream-positions', status: 'ok', message: 'no stream_positions table (Synapse before 1.21): no stream position can be ahead of its sequence' };
     const tableName = displayName(table.schema, table.name);
     if (!table.readable) return { code: 'table-unreadable', status: 'skipped', message: `no SELECT privilege on ${tableName}` };
-    const [rows, { states }] = await Promise.all([
-      ctx.query<PositionRow>(`SELECT stream_name, instance_name, stream_id::text AS stream_id FROM ${quoteQualified(table.schema, table.name)} ORDER BY stream_name, instance_name`),
-      reading,
-    ]);
+    const read = parseOptionalTable<[string, string, string][]>(table.positions, []);
+    const rows: PositionRow[] = read.state === 'ok' ? read.value.map(([stream_name, instance_name, stream_id]) => ({ stream_name, instance_name, stream_id })) : [];
+    const { states } = await reading;
     const findings: Finding[] = [];
     let compared = 0;
     for (const s of states) {

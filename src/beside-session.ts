@@ -20,7 +20,11 @@ export interface BesideSession {
   share(snapshot: string | null): void;
   /** Messages the second session sent. */
   roundTrips(): number;
-  /** Ends it (one still logging in is closed when it is in); with `wait`, once the server has (RunOptions.closeWaits). */
+  /**
+   * Ends it once it has answered the message it is on (one still logging in is closed when it is
+   * in); later messages go to the first session. With `wait`, resolves once the server has ended
+   * it (RunOptions.closeWaits).
+   */
   close(opts?: { wait?: boolean }): Promise<void>;
 }
 
@@ -31,6 +35,8 @@ export function openBeside(target: DatabaseTarget, limits: SessionLimits, first:
   let begun = false;
   let usable = true;
   let closed = false;
+  /** The message the second session is answering, if any: closing waits for it. */
+  let answering: Promise<unknown> = Promise.resolve();
   const opening = openSession(target, limits, besideApplicationName(first.pid)).then(
     (s) => {
       if (closed || snapshot === null) void s.close();
@@ -53,7 +59,9 @@ export function openBeside(target: DatabaseTarget, limits: SessionLimits, first:
       if (!second || !usable) return onFirst(sql, opts);
       if (begun) {
         try {
-          return await second.queryEach(sql, opts);
+          const answer = second.queryEach(sql, opts);
+          answering = answer.catch(() => undefined);
+          return await answer;
         } catch (err) {
           if (!isLost(err)) throw err;
           // Lost mid-run: its messages stand alone (each a savepoint and its release), and the
@@ -65,7 +73,9 @@ export function openBeside(target: DatabaseTarget, limits: SessionLimits, first:
       begun = true;
       const prefix = beginStatements(second.serverVersionNum, snapshot!);
       try {
-        return (await second.queryEach([...prefix, sql].join(';\n'), opts)).slice(prefix.length);
+        const answer = second.queryEach([...prefix, sql].join(';\n'), opts);
+        answering = answer.catch(() => undefined);
+        return (await answer).slice(prefix.length);
       } catch {
         // Whatever failed (the snapshot import, or a query of the message), the transaction it
         // began is aborted: the first session takes this message and every one after it.
@@ -75,7 +85,10 @@ export function openBeside(target: DatabaseTarget, limits: SessionLimits, first:
     },
     roundTrips: () => (begun ? (session?.roundTrips() ?? 0) : 0),
     async close(opts) {
+      // What says beside from now on goes to the first session; what it is answering, it finishes.
       closed = true;
+      usable = false;
+      await answering;
       await session?.close(opts);
     },
   };

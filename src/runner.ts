@@ -167,6 +167,7 @@ async function runTarget(
   let session: Session | undefined;
   let readers: ReaderSessions | undefined;
   let beside: BesideSession | undefined;
+  let besideEnding: Promise<void> | undefined;
   const report: TargetReport = { target, results: [], roundTrips: 0, durationMs: 0 };
   try {
     onProgress?.({ database: targetName(target), done: 0, total: checks.length });
@@ -176,7 +177,8 @@ async function runTarget(
     const checkParams = checks.map((check) => resolveParams(check, params[check.id]));
     // Logs in while the first session reads the facts (sent first: the login's own client work
     // would delay them), then reads their snapshot.
-    const wantsBeside = checks.some((check, i) => (typeof check.readsBeside === 'function' ? check.readsBeside(checkParams[i]!) : check.readsBeside));
+    const readsBeside = checks.map((check, i) => (typeof check.readsBeside === 'function' ? check.readsBeside(checkParams[i]!) : check.readsBeside === true));
+    const wantsBeside = readsBeside.includes(true);
     const reading = readFacts(session, { exportSnapshot: wantsBeside });
     beside = wantsBeside ? openBeside(checked, limits, session) : undefined;
     const { facts, snapshot } = await reading;
@@ -197,6 +199,13 @@ async function runTarget(
       onProgress?.({ database: targetName(target), check: next >= 0 ? checks[next]!.id : undefined, done: results.filter(Boolean).length, total: checks.length });
     };
     progress();
+    // Ended once the checks that asked for it are done, while the others still wait for the first
+    // session: ending a session costs the client a few milliseconds (the server's side of it runs
+    // as the socket is shut), better spent then than after the last answer.
+    let besideUsers = readsBeside.filter(Boolean).length;
+    const doneWith = (i: number) => {
+      if (readsBeside[i] && --besideUsers === 0) besideEnding = beside?.close({ wait: closeWaits });
+    };
     await Promise.all(
       checks.map(async (check, i) => {
         const c0 = nowMs();
@@ -210,6 +219,8 @@ async function runTarget(
           }
           const holders = (err as QueryFailure).code === '55P03' && !lost ? await accessExclusiveHolders(query).catch(() => []) : [];
           results[i] = failedResult(check, targetName(target), err, nowMs() - c0, limits, holders);
+        } finally {
+          doneWith(i);
         }
         progress();
       }),
@@ -225,7 +236,7 @@ async function runTarget(
     if (besideTrips > 0) report.readerRoundTrips = besideTrips;
     if (beside?.roundTrips()) report.besideRoundTrips = beside.roundTrips();
     const closing = { wait: closeWaits };
-    await Promise.all([session?.close(closing), readers?.close(closing), beside?.close(closing)]);
+    await Promise.all([session?.close(closing), readers?.close(closing), besideEnding ?? beside?.close(closing)]);
     report.durationMs = nowMs() - t0;
   }
   return report;

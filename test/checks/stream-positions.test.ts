@@ -24,6 +24,15 @@ describe.each(sharedServers())('stream-positions on PostgreSQL $major', (server)
     expect(r.findings[0]!.details).toMatchObject({ streams: 8, ahead: 0 });
   });
 
+  it('an instance name with XML and JSON metacharacters comes through exactly (the rows are read as XML-escaped JSON)', async () => {
+    const hostile = `w<1>&amp;"q'\\\r\n\u00e9\u{1F600}`;
+    const db = await createDatabase(server, 'sp_names', { setup: scenario('stream-positions/failover.sql') });
+    await sql(server, db, `UPDATE stream_positions SET instance_name = ${"'"}${hostile.replace(/'/g, "''")}${"'"} WHERE instance_name = 'event_persister1' AND stream_name = 'events'`);
+    const r = await runCheck(server, db, 'stream-positions');
+    const events = r.findings.find((f) => f.object === 'public.events_stream_seq')!;
+    expect(events.details).toMatchObject({ instances: [{ instance: 'master', streamId: 201 }, { instance: hostile, streamId: 200 }] });
+  });
+
   it('failover (Synapse #18544): four streams 32 ahead of their sequences, every instance shown; the preferred setval fixes them', async () => {
     const db = await createDatabase(server, 'sp_failover', { setup: scenario('stream-positions/failover.sql') });
     const r = await runCheck(server, db, 'stream-positions');
