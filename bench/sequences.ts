@@ -178,7 +178,6 @@ async function main(): Promise<void> {
       const jit = await withClient(server, 'postgres', async (c) => (await c.query("SELECT current_setting('jit', true) AS j")).rows[0].j as string | null);
       console.log(`\n${server.name}: jit ${jit ?? 'absent'}, shared_buffers ${DEFAULT_SETTINGS.shared_buffers}, max_connections ${DEFAULT_SETTINGS.max_connections}, max_locks_per_transaction 64 (defaults); median of ${args.runs} runs`);
       console.log(`${'tables'.padStart(8)} ${'behind'.padStart(7)} ${'found'.padStart(6)} ${'check wall'.padStart(11)} ${'seq-drift'.padStart(10)} ${'round trips'.padStart(14)} ${'peak RSS'.padStart(9)} ${'check_postgres'.padStart(15)} ${'ratio'.padStart(6)}`);
-      console.log(`${' '.repeat(43)}round trips: one after another (first session / second / a reader beside the second)`);
       const walls = new Map<number, number>();
       for (const size of args.sizes) {
         const db = await buildSerialTables(server, `seq_${size}`, size, 7, 'empty');
@@ -209,7 +208,7 @@ async function main(): Promise<void> {
       await server.stop();
     }
   }
-  console.log('round trips: those of the session, + those of a second one that read beside it (not on its path)');
+  console.log('round trips: one after another (the facts, then the longer of the two sessions\' chains), and each session\'s: the first / the second (the catalog and the reads, in the first one\'s snapshot) / a reader beside the second');
   console.log('\ntargets: every behind sequence found; wall time at most 1.0x check_postgres --action=sequence; peak RSS under 100 MB; linear growth');
   if (args.compare) {
     const size = Math.max(...args.sizes);
