@@ -7,11 +7,9 @@ import type { CheckContext, Finding, Remediation } from '../src/types.js';
 // pg-preflight's own transaction is READ ONLY, so its transaction_read_only says nothing about
 // the application's sessions. What they get at login is default_transaction_read_only as the
 // session starts (pg_settings shows its value and which level set it, since we log in as the same
-// role to the same database), forced on during recovery.
+// role to the same database; the facts hold that row), forced on during recovery.
 const ROLE_SQL = `
 SELECT pg_is_in_recovery() AS in_recovery,
-       (SELECT json_build_object('file', sourcefile, 'line', sourceline)
-          FROM pg_settings WHERE name = 'default_transaction_read_only') AS source_file,
        (SELECT json_agg(json_build_object('role', s.setrole <> 0, 'database', s.setdatabase <> 0, 'config', s.setconfig))
           FROM pg_db_role_setting s
          WHERE s.setrole IN (0, (SELECT oid FROM pg_roles WHERE rolname = session_user))
@@ -21,9 +19,11 @@ SELECT pg_is_in_recovery() AS in_recovery,
        CASE WHEN pg_is_in_recovery() THEN pg_wal_lsn_diff((SELECT latest_end_lsn FROM pg_stat_wal_receiver), pg_last_wal_replay_lsn())::bigint::text END AS behind_sender_bytes,
        (SELECT row_to_json(r) FROM pg_stat_wal_receiver r) AS receiver`;
 
+/** Where the configuration file sets default_transaction_read_only (from the facts' pg_settings). */
+type SourceFile = { file: string | null; line: number | null } | null;
+
 interface RoleRow extends Record<string, unknown> {
   in_recovery: boolean;
-  source_file: { file: string | null; line: number | null } | null;
   levels: { role: boolean; database: boolean; config: string[] | null }[] | null;
   replay_age_seconds: number | null;
   unreplayed_bytes: string | null;
@@ -79,7 +79,7 @@ function readOnlyChain(top: Level, values: Map<Level, boolean>): { chain: Level[
   return { chain, serverUnknown: false };
 }
 
-function describeLevel(ctx: CheckContext, level: Level, file: RoleRow['source_file']): string {
+function describeLevel(ctx: CheckContext, level: Level, file: SourceFile): string {
   const role = quoteIdent(ctx.facts.user);
   const db = quoteIdent(ctx.facts.database);
   switch (level) {
@@ -123,7 +123,7 @@ function resetSql(ctx: CheckContext, level: Level): string | undefined {
   }
 }
 
-function readOnlyRemediation(ctx: CheckContext, chain: Level[], file: RoleRow['source_file'], onStandby: boolean): Remediation[] {
+function readOnlyRemediation(ctx: CheckContext, chain: Level[], file: SourceFile, onStandby: boolean): Remediation[] {
   const steps: Remediation[] = [];
   const where = onStandby ? ' on the primary (these settings replicate)' : '';
   if (chain.includes('client')) {
@@ -265,12 +265,13 @@ pg-preflight's own transaction is always READ ONLY, so its transaction_read_only
     }
 
     if (readOnly && setting) {
+      const sourceFile: SourceFile = { file: setting.sourceFile ?? null, line: setting.sourceLine ?? null };
       const values = levelValues(row);
       const { chain, serverUnknown } = readOnlyChain(levelOfSource(setting.source), values);
-      const by = chain.map((l) => describeLevel(ctx, l, row.source_file));
+      const by = chain.map((l) => describeLevel(ctx, l, sourceFile));
       const also = serverUnknown ? ' Whether the server-wide value is on as well is hidden under these: run the check again after the fix.' : '';
       const subject = `sessions of role ${quoteIdent(ctx.facts.user)} in database ${quoteIdent(ctx.facts.database)} on ${endpointText(ctx.target)} start read-only: ${SETTING} is on, set by ${by.join(', and under it by ')}`;
-      const details = { defaultTransactionReadOnly: { value: setting.setting, source: setting.source, file: row.source_file?.file ?? null, line: row.source_file?.line ?? null }, levels: chain };
+      const details = { defaultTransactionReadOnly: { value: setting.setting, source: setting.source, file: sourceFile.file, line: sourceFile.line }, levels: chain };
       if (attrs === 'read-only') {
         findings.push({ code: 'read-only-as-asked', status: 'info', message: `${subject}, as target_session_attrs=read-only asks. Synapse cannot run on a read-only session.`, details });
       } else {
@@ -279,7 +280,7 @@ pg-preflight's own transaction is always READ ONLY, so its transaction_read_only
           object: ctx.facts.user,
           message: `${subject}: ${SYNAPSE_FAILS}.${also}`,
           details,
-          remediation: readOnlyRemediation(ctx, chain, row.source_file, row.in_recovery),
+          remediation: readOnlyRemediation(ctx, chain, sourceFile, row.in_recovery),
         });
       }
     }

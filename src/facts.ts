@@ -14,7 +14,7 @@ SELECT current_setting('server_version_num')::int AS version_num,
        coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) AS is_superuser,
        (SELECT row_to_json(d) FROM pg_database d WHERE d.datname = current_database()) AS database_row,
        (SELECT pg_get_userbyid(d.datdba) FROM pg_database d WHERE d.datname = current_database()) AS owner,
-       (SELECT json_agg(json_build_array(name, setting, unit, context, source, boot_val)) FROM pg_settings) AS settings,
+       (SELECT json_agg(json_build_array(name, setting, unit, context, source, boot_val, sourcefile, sourceline)) FROM pg_settings) AS settings,
        EXISTS (SELECT 1 FROM pg_attribute
                 WHERE attrelid = to_regclass('schema_version') AND attname = 'upgraded' AND NOT attisdropped) AS synapse,
        -- Synapse keeps a single row, found unqualified through search_path as Synapse finds it.
@@ -41,7 +41,7 @@ interface FactsRow extends Record<string, unknown> {
   is_superuser: boolean;
   database_row: Record<string, unknown>;
   owner: string;
-  settings: [string, string, string | null, string, string, string | null][];
+  settings: [string, string, string | null, string, string, string | null, string | null, number | null][];
   synapse: boolean;
   synapse_schema_version: string | null;
   snapshot?: string | null;
@@ -77,8 +77,8 @@ export async function readFacts(session: Session, opts: { exportSnapshot: boolea
 function factsOf(row: FactsRow | undefined): ServerFacts {
   if (!row) throw new Error('the server returned no row for the facts query');
   const settings = new Map<string, Setting>();
-  for (const [name, setting, unit, context, source, bootVal] of row.settings) {
-    settings.set(name, { name, setting, unit, context, source, bootVal });
+  for (const [name, setting, unit, context, source, bootVal, sourceFile, sourceLine] of row.settings) {
+    settings.set(name, { name, setting, unit, context, source, bootVal, sourceFile, sourceLine });
   }
   const synapseSchemaVersion = row.synapse && row.synapse_schema_version !== null ? Number(row.synapse_schema_version) : undefined;
   return {

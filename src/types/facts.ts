@@ -26,4 +26,7 @@ export interface Setting {
   context: string;
   source: string;
   bootVal: string | null;
+  /** The configuration file and line that set it (pg_settings.sourcefile, sourceline): null unless the role may see them, or not set by a file. */
+  sourceFile?: string | null;
+  sourceLine?: number | null;
 }
