@@ -173,7 +173,8 @@ Fix: the SQL printed for each sequence,
 which never lowers a sequence, or "pg-preflight fix --apply", which sets the same values with
 Synapse stopped, atomically, each sequence locked against writers while its value is read and set.
 Cost: two or three round trips whatever the number of sequences, on a second read-only session
-that reads the first's snapshot beside the other checks' queries (the same timeouts); when there
+that reads the first's snapshot beside the other checks' queries (the same timeouts; when one
+database is checked at a time); when there
 are hundreds of tables to read, another session (a transaction of its own) reads half of them
 meanwhile. Where a second session cannot connect, the first reads everything. Maxima are read through a
 btree index on the column; a table above unindexed-row-limit rows without one is reported

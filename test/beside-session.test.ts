@@ -67,6 +67,16 @@ describe.each(sharedServers())('the second session, on $name', (shared) => {
     }
   });
 
+  it('several databases checked at once get no second session each; one at a time they do', async () => {
+    const [target] = targetsOf(dsnFor(server, DB));
+    const both = (jobs: number) => runChecks({ targets: [target!, target!], checks: CHECKS, inputs: { synapseProcesses: processes() }, jobs, closeWaits: true });
+    const together = await both(4);
+    const inTurn = await both(1);
+    expect(together.targets.map((t) => t.besideRoundTrips)).toEqual([undefined, undefined]);
+    expect(inTurn.targets.map((t) => t.besideRoundTrips)).toEqual([expect.any(Number), expect.any(Number)]);
+    expect(together.targets.map(outcome)).toEqual(inTurn.targets.map(outcome));
+  });
+
   it('pg_stat_activity shows the second session under a name notOwnSession() leaves out, on the first session only', async () => {
     const target = targetsOf(dsnFor(server, DB))[0]!;
     const first = await openSession(target);
