@@ -1,3 +1,5 @@
+import { pathRoundTrips } from '../src/runner.js';
+
 // One line per goal of issue 12, in one format, so that `npm run bench` (bench/all.ts) can gather
 // every sub-benchmark's figures into one table at the end: "goal 3 | server | figure | target | met".
 export function goal(n: number, where: string, figure: string, target: string, met: boolean): void {
@@ -11,14 +13,11 @@ export interface SessionTrips {
   readerRoundTrips?: number;
 }
 
-/**
- * The round trips one after another (src/runner.ts pathRoundTrips: the facts, then the longer of
- * the first and the second session's chains), and what each session sent.
- */
+/** The round trips one after another (pathRoundTrips), and what each session sent. */
 export function roundTripsText(t: SessionTrips): { path: number; text: string; short: string } {
   const beside = t.besideRoundTrips ?? 0;
   const readers = (t.readerRoundTrips ?? 0) - beside;
-  const path = t.roundTrips === 0 ? 0 : 1 + Math.max(t.roundTrips - 1, beside);
+  const path = pathRoundTrips(t);
   const parts = [`first session ${t.roundTrips}`, ...(beside ? [`second ${beside}`] : []), ...(readers ? [`a reader ${readers} beside the second`] : [])];
   return { path, text: `${path} (${parts.join(', ')})`, short: `${path} (${t.roundTrips}/${beside}/${readers})` };
 }

@@ -39,9 +39,12 @@ export function openBeside(target: DatabaseTarget, limits: SessionLimits, first:
   let answering: Promise<unknown> = Promise.resolve();
   const opening = openSession(target, limits, besideApplicationName(first.pid)).then(
     (s) => {
-      if (closed || snapshot === null) void s.close();
-      else session = s;
-      return closed || snapshot === null ? undefined : s;
+      // Closed, or no snapshot to share, while it logged in: not needed any more.
+      if (closed || snapshot === null) {
+        void s.close();
+        return undefined;
+      }
+      return (session = s);
     },
     () => undefined,
   );

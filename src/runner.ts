@@ -233,9 +233,10 @@ async function runTarget(
     report.error = err;
   } finally {
     report.roundTrips = session?.roundTrips() ?? 0;
-    const besideTrips = (readers?.roundTrips() ?? 0) + (beside?.roundTrips() ?? 0);
-    if (besideTrips > 0) report.readerRoundTrips = besideTrips;
-    if (beside?.roundTrips()) report.besideRoundTrips = beside.roundTrips();
+    const besideTrips = beside?.roundTrips() ?? 0;
+    const otherTrips = besideTrips + (readers?.roundTrips() ?? 0);
+    if (otherTrips > 0) report.readerRoundTrips = otherTrips;
+    if (besideTrips > 0) report.besideRoundTrips = besideTrips;
     const closing = { wait: closeWaits };
     await Promise.all([session?.close(closing), readers?.close(closing), besideEnding ?? beside?.close(closing)]);
     report.durationMs = nowMs() - t0;
