@@ -175,7 +175,7 @@ Synapse stopped, atomically, each sequence locked against writers while its valu
 Cost: two or three round trips whatever the number of sequences, on a second read-only session
 that reads the first's snapshot beside the other checks' queries (the same timeouts; when one
 database is checked at a time); when there
-are hundreds of tables to read, another session (a transaction of its own) reads half of them
+are hundreds of tables to read, another session (on the same snapshot) reads half of them
 meanwhile. Where a second session cannot connect, the first reads everything. Maxima are read through a
 btree index on the column; a table above unindexed-row-limit rows without one is reported
 skipped (--thorough reads it with a full scan). Reads are batched under savepoints so that the

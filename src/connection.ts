@@ -28,8 +28,11 @@ export interface Session {
   pid: number;
   /** Statements sent to the server so far (each is one round trip). */
   roundTrips(): number;
-  /** Starts the read-only transaction; `firstSql` (no parameters) rides in the same round trip, waited for as `opts` says. */
-  beginReadOnly<R extends Record<string, unknown>>(firstSql?: string, opts?: QueryOptions): Promise<R[]>;
+  /**
+   * Starts the read-only transaction (on `snapshot`, another session's pg_export_snapshot(), when
+   * given); `firstSql` (no parameters) rides in the same round trip, waited for as `opts` says.
+   */
+  beginReadOnly<R extends Record<string, unknown>>(firstSql?: string, opts?: QueryOptions, snapshot?: string): Promise<R[]>;
   /** Ends the session; with `wait`, resolves once the server has closed it (its backend gone). */
   close(opts?: { wait?: boolean }): Promise<void>;
   /** With several hosts: the target as connected (the chosen host as its host and port)... */
@@ -248,8 +251,8 @@ function wrapClient(client: pg.Client, target: DatabaseTarget, serverVersionNum:
     serverVersionNum,
     pid: (client as unknown as { processID: number }).processID,
     roundTrips: () => count,
-    async beginReadOnly<R extends Record<string, unknown>>(firstSql?: string, opts?: QueryOptions) {
-      const statements = [...beginStatements(serverVersionNum), ...(firstSql ? [firstSql] : [])];
+    async beginReadOnly<R extends Record<string, unknown>>(firstSql?: string, opts?: QueryOptions, snapshot?: string) {
+      const statements = [...beginStatements(serverVersionNum, snapshot), ...(firstSql ? [firstSql] : [])];
       return query<R>(statements.join(';\n'), undefined, { ...opts, statements: opts?.statements ?? (firstSql ? 1 : 0) });
     },
     async close(opts) {

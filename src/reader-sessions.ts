@@ -8,6 +8,7 @@
 // for one only when its reads are long enough to be worth a login.
 import type { DatabaseTarget } from './config/target.js';
 import { openSession, type Session, type SessionLimits } from './connection.js';
+import { besideApplicationName } from './own-sessions.js';
 import { inlineParams } from './query-batcher.js';
 import type { QueryFn, ReaderSession } from './types.js';
 
@@ -23,8 +24,16 @@ export interface ReaderSessions {
   close(opts?: { wait?: boolean }): Promise<void>;
 }
 
+/** What the readers share with the run's first session. */
+export interface ReaderOrigin {
+  /** Its pid: the readers carry its name for the run's own sessions (own-sessions.ts). */
+  firstPid: number;
+  /** Its exported snapshot, which the readers then read too; null where there is none. */
+  snapshot: string | null;
+}
+
 /** Sessions to `target` (the host the run connected to) with the run's limits. */
-export function readerSessions(target: DatabaseTarget, limits: SessionLimits): ReaderSessions {
+export function readerSessions(target: DatabaseTarget, limits: SessionLimits, origin: ReaderOrigin): ReaderSessions {
   const opened: Session[] = [];
   let closed = false;
   return {
@@ -32,7 +41,7 @@ export function readerSessions(target: DatabaseTarget, limits: SessionLimits): R
       if (closed) return undefined;
       let session: Session;
       try {
-        session = await openSession(target, limits);
+        session = await openSession(target, limits, besideApplicationName(origin.firstPid));
       } catch {
         // Whatever keeps a second session out (max_connections, a role's CONNECTION LIMIT, a
         // pooler's limit) leaves the first one working: its reads go there.
@@ -48,7 +57,7 @@ export function readerSessions(target: DatabaseTarget, limits: SessionLimits): R
       const query: QueryFn = (sql, params, opts) => {
         if (begun) return session.query(sql, params, opts);
         begun = true;
-        return session.beginReadOnly(inlineParams(sql, params), opts);
+        return session.beginReadOnly(inlineParams(sql, params), opts, origin.snapshot ?? undefined);
       };
       return { query, roundTrips: () => session.roundTrips() };
     },

@@ -188,7 +188,7 @@ async function runTarget(
     // The checks run at once, their queries batched into shared round trips (query-batcher.ts);
     // the batcher keeps the transaction usable when one of them fails.
     const view = checkTarget(checked);
-    readers = readerSessions(checked, limits);
+    readers = readerSessions(checked, limits, { firstPid: session.pid, snapshot });
     const openReader = readers.open;
     const first = createQueryBatcher((sql, opts) => session!.queryEach(sql, opts));
     const second = beside ? createQueryBatcher(beside.send) : first;

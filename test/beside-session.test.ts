@@ -10,10 +10,12 @@ import connectionBudget from '../checks/connection-budget.js';
 import longTransactions from '../checks/long-transactions.js';
 import sequenceDrift from '../checks/sequence-drift.js';
 import xidWraparound from '../checks/xid-wraparound.js';
-import { openBeside } from '../src/beside-session.js';
+import { openBeside, type BesideSession } from '../src/beside-session.js';
 import { resolveTargets } from '../src/config/resolve.js';
-import { DEFAULT_LIMITS, openSession } from '../src/connection.js';
+import type { DatabaseTarget } from '../src/config/target.js';
+import { DEFAULT_LIMITS, openSession, type Session } from '../src/connection.js';
 import { readFacts } from '../src/facts.js';
+import { readerSessions } from '../src/reader-sessions.js';
 import { notOwnSession } from '../src/own-sessions.js';
 import { runChecks, type TargetReport } from '../src/runner.js';
 import { startThrowawayServer, type ThrowawayServer } from '../src/throwaway/server.js';
@@ -92,13 +94,26 @@ describe.each(sharedServers())('the second session, on $name', (shared) => {
     expect(together.targets.map(outcome)).toEqual(inTurn.targets.map(outcome));
   });
 
-  it('pg_stat_activity shows the second session under a name notOwnSession() leaves out, on the first session only', async () => {
+  /**
+   * A first session whose facts exported the snapshot, and a second session logging in beside it
+   * (not yet told the snapshot), as the runner has them; both closed after `body`.
+   */
+  const withSessions = async (body: (s: { target: DatabaseTarget; first: Session; beside: BesideSession; snapshot: string }) => Promise<void>) => {
     const target = targetsOf(dsnFor(server, DB))[0]!;
     const first = await openSession(target);
     const beside = openBeside(target, DEFAULT_LIMITS, first);
     try {
       const { snapshot } = await readFacts(first, { exportSnapshot: true });
       expect(snapshot).toEqual(expect.any(String));
+      await body({ target, first, beside, snapshot: snapshot! });
+    } finally {
+      await beside.close();
+      await first.close({ wait: true });
+    }
+  };
+
+  it('pg_stat_activity shows the second session under a name notOwnSession() leaves out, on the first session only', async () => {
+    await withSessions(async ({ first, beside, snapshot }) => {
       beside.share(snapshot);
       const [[own]] = (await beside.send('SELECT pg_backend_pid() AS pid, current_setting(\'application_name\') AS name', {})) as [[{ pid: number; name: string }]];
       expect(own.pid).not.toBe(first.pid);
@@ -117,18 +132,11 @@ describe.each(sharedServers())('the second session, on $name', (shared) => {
         expect(others).not.toContain(own.pid);
         expect(others).not.toContain(first.pid);
       });
-    } finally {
-      await beside.close();
-      await first.close({ wait: true });
-    }
+    });
   });
 
   it('reads the snapshot of the first session, and when lost after its first message the first session reads on', async () => {
-    const target = targetsOf(dsnFor(server, DB))[0]!;
-    const first = await openSession(target);
-    const beside = openBeside(target, DEFAULT_LIMITS, first);
-    try {
-      const { snapshot } = await readFacts(first, { exportSnapshot: true });
+    await withSessions(async ({ first, beside, snapshot }) => {
       // Committed after the first session took its snapshot: neither session may see it.
       await sql(server, DB, 'INSERT INTO a (id) VALUES (100)');
       beside.share(snapshot);
@@ -140,10 +148,27 @@ describe.each(sharedServers())('the second session, on $name', (shared) => {
       await sql(server, 'postgres', `SELECT pg_terminate_backend(${before.pid})`);
       const after = await count();
       expect(after).toEqual({ m: 5, pid: first.pid });
-    } finally {
-      await beside.close();
-      await first.close({ wait: true });
-    }
+    });
+  });
+
+  it("a reader of many tables reads the same snapshot, under the run's name for its own sessions", async () => {
+    await withSessions(async ({ target, first, snapshot }) => {
+      const [{ m: before }] = (await first.query<{ m: number }>('SELECT max(id) AS m FROM a')) as [{ m: number }];
+      await sql(server, DB, 'INSERT INTO a (id) VALUES (200)');
+      const shared = readerSessions(target, DEFAULT_LIMITS, { firstPid: first.pid, snapshot });
+      const unshared = readerSessions(target, DEFAULT_LIMITS, { firstPid: first.pid, snapshot: null });
+      try {
+        const reader = (await shared.open())!;
+        const [row] = await reader.query<{ m: number; name: string }>("SELECT max(id) AS m, current_setting('application_name') AS name FROM a");
+        expect(before).toBeLessThan(200);
+        expect(row).toEqual({ m: before, name: `pg-preflight beside ${first.pid}` });
+        // Without a snapshot to share, its own: the rows committed since are there.
+        const own = (await unshared.open())!;
+        expect((await own.query<{ m: number }>('SELECT max(id) AS m FROM a'))[0]!.m).toBe(200);
+      } finally {
+        await Promise.all([shared.close({ wait: true }), unshared.close({ wait: true })]);
+      }
+    });
   });
 
   it('keeps to one session where the role may not export the snapshot, and where exporting fails', async () => {

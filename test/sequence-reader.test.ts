@@ -141,7 +141,7 @@ describe.each(sharedServers())('reads beside a second session, on $name', (serve
     const db = await database();
     const target = resolveTargets({ dsn: dsnFor(server, db), env: { HOME: '/nonexistent' } }).targets[0]!;
     const session = await openSession(target);
-    const readers = readerSessions(target, DEFAULT_LIMITS);
+    const readers = readerSessions(target, DEFAULT_LIMITS, { firstPid: session.pid, snapshot: null });
     try {
       const facts = await gatherFacts(session);
       const alone = await readSequenceStates(session.query, facts, request);

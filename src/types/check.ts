@@ -110,7 +110,8 @@ export interface CheckContext {
   params: ParamValues;
   /**
    * Opens a second session for reads that can run beside this one's: read-only, repeatable read,
-   * the same timeouts and pins, in a transaction of its own (so its own snapshot). Undefined, or
+   * the same timeouts and pins, in a transaction of its own that reads the run's snapshot when the
+   * first session could export it (else its own). Undefined, or
    * resolving to undefined, when there is none to be had (a connection limit, a library caller
    * that offers none): the reads then go through `query`. The runner closes it with the run.
    */
