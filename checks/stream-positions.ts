@@ -17,7 +17,7 @@ interface PositionRow {
 const TABLE_SQL = `
 SELECT n.nspname AS schema, c.relname AS name, has_table_privilege(c.oid, 'SELECT') AS readable,
        (SELECT count(*)::int FROM pg_index i WHERE i.indrelid = c.oid) AS indexes,
-       ${optionalTableJson('stream_positions', 'SELECT json_agg(json_build_array(stream_name, instance_name, stream_id::text) ORDER BY stream_name, instance_name) FROM stream_positions')} AS positions
+       ${optionalTableJson('stream_positions', "SELECT json_agg(json_build_object('stream_name', stream_name, 'instance_name', instance_name, 'stream_id', stream_id::text) ORDER BY stream_name, instance_name) FROM stream_positions")} AS positions
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.oid = to_regclass('stream_positions')`;
 
@@ -103,8 +103,8 @@ have to be repeated at every restart, and it discards what the writers recorded.
     if (!table) return { code: 'no-stream-positions', status: 'ok', message: 'no stream_positions table (Synapse before 1.21): no stream position can be ahead of its sequence' };
     const tableName = displayName(table.schema, table.name);
     if (!table.readable) return { code: 'table-unreadable', status: 'skipped', message: `no SELECT privilege on ${tableName}` };
-    const read = parseOptionalTable<[string, string, string][]>(table.positions, []);
-    const rows: PositionRow[] = read.state === 'ok' ? read.value.map(([stream_name, instance_name, stream_id]) => ({ stream_name, instance_name, stream_id })) : [];
+    const read = parseOptionalTable<PositionRow[]>(table.positions, []);
+    const rows = read.state === 'ok' ? read.value : [];
     const { states } = await reading;
     const findings: Finding[] = [];
     let compared = 0;
