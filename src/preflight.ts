@@ -14,6 +14,7 @@ import { resolveRunTargets, type RunTargetInput } from './run-targets.js';
 import { runChecks, type Report, type RunOptions } from './runner.js';
 import { statusAtLeast, type Check, type CheckInputs, type CheckOptions, type FailOn, type ParamValues } from './types.js';
 import type { WaitOptions } from './wait.js';
+import type { SessionAhead } from './session-ahead.js';
 
 export type { FailOn };
 
@@ -42,6 +43,8 @@ export interface PreflightOptions extends RunTargetInput {
   onProgress?: RunOptions['onProgress'];
   /** Databases checked at once (--jobs); default DEFAULT_JOBS. */
   jobs?: number;
+  /** A first session opened before the run (RunOptions.ahead). */
+  ahead?: SessionAhead;
 }
 
 /** The plugins a run loads: the rules file's (relative to that file), then the caller's. */
@@ -80,7 +83,7 @@ export async function preparePreflight(opts: PreflightOptions): Promise<Prepared
 }
 
 /** Runs a prepared run and applies its rules. */
-export async function runPrepared(run: PreparedRun, opts: Pick<PreflightOptions, 'limits' | 'options' | 'inputs' | 'wait' | 'onProgress' | 'jobs'> = {}): Promise<Report> {
+export async function runPrepared(run: PreparedRun, opts: Pick<PreflightOptions, 'limits' | 'options' | 'inputs' | 'wait' | 'onProgress' | 'jobs' | 'ahead'> = {}): Promise<Report> {
   const report = await runChecks({
     targets: run.targets,
     checks: run.checks,
@@ -91,6 +94,7 @@ export async function runPrepared(run: PreparedRun, opts: Pick<PreflightOptions,
     wait: opts.wait,
     onProgress: opts.onProgress,
     jobs: opts.jobs,
+    ahead: opts.ahead,
   });
   return run.rules ? applyRules(report, run.rules, opts.options?.now ?? new Date()) : report;
 }

@@ -15,6 +15,7 @@ import type { RulesSummary } from './rules/types.js';
 import { openSessionWaiting, type WaitOptions } from './wait.js';
 import { nowMs } from './clock.js';
 import { readerSessions, type ReaderSessions } from './reader-sessions.js';
+import type { Opened, SessionAhead } from './session-ahead.js';
 
 export interface RunOptions {
   targets: DatabaseTarget[];
@@ -37,6 +38,11 @@ export interface RunOptions {
    * connected; connection-budget counts them). A command that exits after the run need not wait.
    */
   closeWaits?: boolean;
+  /**
+   * A first session already logging in (src/session-ahead.ts): the run takes it when it was
+   * opened for this run's one target and limits, and otherwise closes it before its own login.
+   */
+  ahead?: SessionAhead;
 }
 
 export interface RunProgress {
@@ -152,27 +158,32 @@ function chosenHost(report: TargetReport, session: Session): DatabaseTarget | un
   return session.target;
 }
 
-async function runTarget(
-  target: DatabaseTarget,
-  checks: Check[],
-  limits: SessionLimits,
-  options: CheckOptions,
-  inputs: CheckInputs,
-  params: Record<string, ParamValues>,
-  wait: (WaitOptions & { deadline: number }) | undefined,
-  onProgress: RunOptions['onProgress'],
-  closeWaits: boolean,
-  besideAllowed: boolean,
-): Promise<TargetReport> {
+/** What every target of a run shares. */
+interface TargetRun {
+  checks: Check[];
+  limits: SessionLimits;
+  options: CheckOptions;
+  inputs: CheckInputs;
+  params: Record<string, ParamValues>;
+  wait: (WaitOptions & { deadline: number }) | undefined;
+  onProgress: RunOptions['onProgress'];
+  closeWaits: boolean;
+  besideAllowed: boolean;
+}
+
+async function runTarget(target: DatabaseTarget, run: TargetRun, opening: Promise<Opened> | undefined): Promise<TargetReport> {
+  const { checks, limits, options, inputs, params, wait, onProgress, closeWaits, besideAllowed } = run;
   const t0 = nowMs();
   let session: Session | undefined;
   let readers: ReaderSessions | undefined;
   let beside: BesideSession | undefined;
   let besideEnding: Promise<void> | undefined;
+  let opened: Opened | undefined;
   const report: TargetReport = { target, results: [], roundTrips: 0, durationMs: 0 };
   try {
     onProgress?.({ database: targetName(target), done: 0, total: checks.length });
-    session = wait ? await openSessionWaiting(target, limits, wait) : await openSession(target, limits);
+    opened = await opening;
+    session = opened?.session ?? (wait ? await openSessionWaiting(target, limits, wait) : await openSession(target, limits));
     // With several hosts the checks look at the one connected to, as the application would.
     const checked = chosenHost(report, session) ?? target;
     const checkParams = checks.map((check) => resolveParams(check, params[check.id]));
@@ -180,8 +191,11 @@ async function runTarget(
     // would delay them), then reads their snapshot.
     const readsBeside = checks.map((check, i) => (typeof check.readsBeside === 'function' ? check.readsBeside(checkParams[i]!) : check.readsBeside === true));
     const wantsBeside = besideAllowed && readsBeside.includes(true);
-    const reading = readFacts(session, { exportSnapshot: wantsBeside });
-    beside = wantsBeside ? openBeside(checked, limits, session) : undefined;
+    // (Opened ahead, the facts went out with the login, the snapshot exported whether or not it is wanted.)
+    const reading = opened?.facts ?? readFacts(session, { exportSnapshot: wantsBeside });
+    beside = wantsBeside ? (opened?.beside ?? openBeside(checked, limits, session)) : undefined;
+    // One opened ahead for checks that are not in this run.
+    if (!wantsBeside) besideEnding = opened?.beside?.close({ wait: closeWaits });
     const { facts, snapshot } = await reading;
     beside?.share(snapshot);
     report.facts = facts;
@@ -265,9 +279,21 @@ export async function runChecks(opts: RunOptions): Promise<Report> {
   // sessions then cost more logins than they overlap (bench/fleet.ts, 100 databases on this
   // machine: --jobs 8 took 3.65 s with them, 2.87 s without).
   const besideAllowed = opts.targets.length === 1 || jobs === 1;
-  const targets = await mapInPool(opts.targets, jobs, (target) =>
-    runTarget(target, opts.checks, limits, opts.options ?? {}, opts.inputs ?? {}, opts.params ?? {}, wait, opts.onProgress, opts.closeWaits === true, besideAllowed),
-  );
+  const run: TargetRun = {
+    checks: opts.checks,
+    limits,
+    options: opts.options ?? {},
+    inputs: opts.inputs ?? {},
+    params: opts.params ?? {},
+    wait,
+    onProgress: opts.onProgress,
+    closeWaits: opts.closeWaits === true,
+    besideAllowed,
+  };
+  // Only one target without --wait can be what the sessions opened ahead were opened for.
+  const opening = opts.targets.length === 1 && !wait ? opts.ahead?.take(opts.targets[0]!, limits) : undefined;
+  if (!opening) await opts.ahead?.close();
+  const targets = await mapInPool(opts.targets, jobs, (target) => runTarget(target, run, opening));
   const summary = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
   for (const t of targets) for (const r of t.results) summary[r.status]++;
   return { targets, summary, durationMs: nowMs() - t0 };
