@@ -9,12 +9,20 @@ const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.stdout.write(`${VERSION}\n`);
 } else {
-  void import('./cli.js').then(async ({ main }) => {
-    process.exitCode = await main(argv);
+  void (async () => {
+    // A check logs in first, and the server reads the facts while the rest of the CLI loads
+    // (src/cli/early-login.ts); any other command, --help among them, loads nothing for it.
+    const maybeCheck = !argv.some((a) => a === '--help' || a === '-h') && (argv[0] === undefined || argv[0] === 'check' || argv[0].startsWith('-'));
+    const ahead = maybeCheck ? (await import('./cli/early-login.js')).loginAhead(argv, process.env, process.cwd()) : undefined;
+    // Each step of a login waits for a turn of the event loop, which loading the parser and the
+    // checks (synchronous, about 12 ms) would not give it: the login is waited for here instead.
+    await ahead?.loggedIn();
+    const { main } = await import('./cli.js');
+    process.exitCode = await main(argv, undefined, ahead);
     // main has closed its connections and written its reports: exit once the output is flushed,
     // rather than when the event loop runs dry. Until then V8 may still finish a garbage
     // collection it started for a process about to end (12 ms after a check of 10,000
     // sequences, --trace-gc).
     process.stdout.write('', () => process.stderr.write('', () => process.exit()));
-  });
+  })();
 }

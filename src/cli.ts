@@ -12,6 +12,7 @@ import { withCheckOptions, withFixOptions, type CheckArgs, type FixArgs, type Fo
 import { parserDefinitions, SHELLS, type Shell } from './cli/parser-definitions.js';
 import { processIo, useColor, type Io } from './cli/io.js';
 import { TOOL } from './version.js';
+import type { SessionAhead } from './session-ahead.js';
 
 export type { Io };
 
@@ -30,8 +31,12 @@ function asDefaultCommand(argv: string[]): string[] {
   return argv[0] === 'check' && !argv.some((a) => a === '--help' || a === '-h') ? argv.slice(1) : argv;
 }
 
-/** Parses argv and runs the command; returns the exit code instead of exiting, for tests. */
-export async function main(argvAsGiven: string[], io: Io = processIo): Promise<number> {
+/**
+ * Parses argv and runs the command; returns the exit code instead of exiting, for tests. `ahead`
+ * is a login the executable started before loading this module (src/cli/early-login.ts): a check
+ * of the target it was opened for takes it, and it is closed when nothing does.
+ */
+export async function main(argvAsGiven: string[], io: Io = processIo, ahead?: SessionAhead): Promise<number> {
   const argv = asDefaultCommand(argvAsGiven);
   let code: number = EXIT.ok;
   const format: Format = wantsJson(argv) ? 'json' : 'text';
@@ -42,7 +47,7 @@ export async function main(argvAsGiven: string[], io: Io = processIo): Promise<n
       .usage('$0 [command] [options]\n\nChecks a PostgreSQL database before Synapse (or any application) starts on it, and prints the fix.')
       .command(['check', '$0'], 'Run the checks (the default command)', (y) => withCheckOptions(y), async (args) => {
         const { checkCommand } = await import('./cli/check-command.js');
-        code = await checkCommand(args as unknown as CheckArgs, io);
+        code = await checkCommand(args as unknown as CheckArgs, io, ahead);
       })
       .command('fix', 'Show the SQL that moves lagging sequences forward; --apply runs it in one transaction', (y) => withFixOptions(y), async (args) => {
         const { fixCommand } = await import('./cli/fix-command.js');
@@ -95,6 +100,8 @@ export async function main(argvAsGiven: string[], io: Io = processIo): Promise<n
     const message = err instanceof Error ? err.message : String(err);
     io.stderr(`pg-preflight: internal error: ${redact(message, [io.env.PGPASSWORD ?? ''].filter((s) => s.length >= 3))}\nThis is a bug in pg-preflight; please report it with the command you ran.\n`);
     return EXIT.internal;
+  } finally {
+    ahead?.discard();
   }
   return code;
 }

@@ -13,8 +13,9 @@ import { usageError } from '../errors.js';
 import { useColor, type Io } from './io.js';
 import { startProgress } from './progress.js';
 import { planOutputs, preloadReporters, writeReports } from './report-output.js';
+import type { SessionAhead } from '../session-ahead.js';
 
-export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
+export async function checkCommand(args: CheckArgs, io: Io, ahead?: SessionAhead): Promise<number> {
   // The CLI is the one place that knows the working directory; the library takes it as a parameter.
   const cwd = process.cwd();
   const rulesFile = loadRules({ path: args.rules, cwd });
@@ -66,6 +67,7 @@ export async function checkCommand(args: CheckArgs, io: Io): Promise<number> {
     options: { synapseVersion, thorough: args.thorough },
     inputs,
     wait,
+    ahead,
     onProgress: (p) => {
       shown.update(p);
       // The first check done means the others have sent their queries (the batcher sends them

@@ -74,12 +74,15 @@ export function withTargetOptions<T>(y: Argv<T>) {
   );
 }
 
+/** The timeouts' defaults in seconds; src/cli/early-login.ts reads the same flags before yargs does. */
+export const SESSION_DEFAULTS = { 'connect-timeout': 10, 'statement-timeout': 5, 'lock-timeout': 2 };
+
 /** Limits and --wait, the same for every session a command opens. */
 function withSessionOptions<T>(y: Argv<T>) {
   return y
-    .option('connect-timeout', { type: 'number', default: 10, describe: 'Seconds to wait for a connection and login', group: 'Connection:' })
-    .option('statement-timeout', { type: 'number', default: 5, describe: 'Seconds any one query may run', group: 'Connection:' })
-    .option('lock-timeout', { type: 'number', default: 2, describe: 'Seconds to wait for a lock', group: 'Connection:' })
+    .option('connect-timeout', { type: 'number', default: SESSION_DEFAULTS['connect-timeout'], describe: 'Seconds to wait for a connection and login', group: 'Connection:' })
+    .option('statement-timeout', { type: 'number', default: SESSION_DEFAULTS['statement-timeout'], describe: 'Seconds any one query may run', group: 'Connection:' })
+    .option('lock-timeout', { type: 'number', default: SESSION_DEFAULTS['lock-timeout'], describe: 'Seconds to wait for a lock', group: 'Connection:' })
     .option('wait', { type: 'number', describe: 'Keep trying to log in for up to this many seconds while the server is not up yet (container starts); exit 3 when time is up', group: 'Connection:' })
     .option('wait-interval', { type: 'number', default: 1, describe: 'Longest pause between --wait attempts, in seconds (pauses start at 0.25 s and double)', group: 'Connection:' });
 }
@@ -121,7 +124,7 @@ function seconds(name: string, value: number): number {
   return Math.round(value * 1000);
 }
 
-export function limitsFrom(args: Omit<ConnectionArgs, 'dsn'>): SessionLimits {
+export function limitsFrom(args: Pick<ConnectionArgs, 'connect-timeout' | 'statement-timeout' | 'lock-timeout'>): SessionLimits {
   return {
     connectTimeoutMs: seconds('connect-timeout', args['connect-timeout']),
     statementTimeoutMs: seconds('statement-timeout', args['statement-timeout']),

@@ -1,4 +1,5 @@
 import { main } from '../../src/cli.js';
+import { loginAhead } from '../../src/cli/early-login.js';
 
 export interface CliRun {
   code: number;
@@ -6,15 +7,21 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the CLI in-process with captured output and a controlled environment (no TTY). */
+/**
+ * Runs the CLI in-process with captured output and a controlled environment (no TTY), as the
+ * executable does: a check's login started before the command line is parsed (src/bin.ts).
+ */
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, {
-    stdout: (t) => { stdout += t; },
-    stderr: (t) => { stderr += t; },
+  const io = {
+    stdout: (t: string) => { stdout += t; },
+    stderr: (t: string) => { stderr += t; },
     env: { HOME: '/nonexistent', ...env },
     isTTY: false,
-  });
+  };
+  const ahead = loginAhead(argv, io.env, process.cwd());
+  await ahead?.loggedIn();
+  const code = await main(argv, io, ahead);
   return { code, stdout, stderr };
 }
