@@ -14,10 +14,16 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     // (src/cli/early-login.ts); any other command, --help among them, loads nothing for it.
     const maybeCheck = !argv.some((a) => a === '--help' || a === '-h') && (argv[0] === undefined || argv[0] === 'check' || argv[0].startsWith('-'));
     const ahead = maybeCheck ? (await import('./cli/early-login.js')).loginAhead(argv, process.env, process.cwd()) : undefined;
-    // Each step of a login waits for a turn of the event loop, which loading the parser and the
-    // checks (synchronous, about 12 ms) would not give it: the login is waited for here instead.
-    await ahead?.loggedIn();
+    // Each step of a login waits for a turn of the event loop, which loading modules (synchronous)
+    // does not give it: the modules load in the login's pauses, one turn between them.
+    const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    if (ahead) {
+      await turn();
+      await import('./cli/check-command.js');
+      await turn();
+    }
     const { main } = await import('./cli.js');
+    await ahead?.loggedIn();
     process.exitCode = await main(argv, undefined, ahead);
     // main has closed its connections and written its reports: exit once the output is flushed,
     // rather than when the event loop runs dry. Until then V8 may still finish a garbage
