@@ -92,12 +92,24 @@ process.stderr.write(JSON.stringify({ cacheUsed }));`;
     const run = modulesRun(['--help'])!;
     expect(run).toEqual(expect.arrayContaining(['src/cli.ts', 'src/cli/common-options.ts']));
     expect(run.filter((s) => rarelyUsed.some((re) => re.test(s)))).toEqual([]);
+    // Nor the login a check starts before it parses (src/cli/early-login.ts), nor node-postgres.
+    expect(run.filter((s) => /early-login|session-ahead|connection\.ts|node_modules\/pg\//.test(s))).toEqual([]);
   });
 
   it('check --format json: the checks and the JSON reporter, no other reporter, no fix, demo or sql.js', () => {
     const run = modulesRun(['check', '--dsn', 'postgresql://u@127.0.0.1:1/db', '--format', 'json'])!;
-    expect(run).toEqual(expect.arrayContaining(['src/cli/check-command.ts', 'src/reporters/json.ts', 'checks/index.ts']));
+    expect(run).toEqual(expect.arrayContaining(['src/cli/check-command.ts', 'src/reporters/json.ts', 'checks/index.ts', 'src/cli/early-login.ts', 'src/session-ahead.ts']));
     expect(run.filter((s) => /^src\/(reporters\/(?!index|json|context|findings)|fix\.ts|demo\.ts|throwaway\/|docs\/)|sql\.js/.test(s))).toEqual([]);
+  });
+});
+
+describe('the bin, run from a directory that is gone', () => {
+  it('says so in one line and exits 2 (yargs asks for the directory as it loads)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgpf-gone-'));
+    const r = spawnSync('sh', ['-c', `cd "$0" && rmdir "$0" && exec "$1" "$2" check --dsn postgresql://u@127.0.0.1:1/db`, dir, process.execPath, BUILT_CLI], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: '/nonexistent' } });
+    expect(r.stderr).toBe('pg-preflight: the current directory is gone (ENOENT): run it from a directory that exists\n');
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
   });
 });
 

@@ -52,7 +52,7 @@ export function readAhead(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: 
     if (/^-[^-].+/.test(name) && name.includes('c')) return undefined;
     const isDsn = name === '--dsn';
     const isConfig = name === '--config' || name === '-c';
-    const timeout = name.startsWith('--') && name.slice(2) in SESSION_DEFAULTS ? (name.slice(2) as Timeout) : undefined;
+    const timeout = name.startsWith('--') && Object.hasOwn(SESSION_DEFAULTS, name.slice(2)) ? (name.slice(2) as Timeout) : undefined;
     if (!isDsn && !isConfig && !timeout) continue;
     const value = eq > 0 ? token.slice(eq + 1) : argv[++i];
     if (value === undefined) return undefined;
@@ -71,8 +71,15 @@ export function readAhead(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: 
   }
 }
 
-/** Starts the logins the command line seems to ask for; undefined when it is not the plain shape. */
-export function loginAhead(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): SessionAhead | undefined {
-  const read = readAhead(argv, env, cwd);
-  return read ? openAhead(read.target, read.limits, { beside: read.beside }) : undefined;
+/**
+ * Starts the logins the command line seems to ask for; undefined when it is not the plain shape,
+ * or when anything here fails (a working directory gone, say): the run then finds it and says so.
+ */
+export function loginAhead(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: () => string = process.cwd): SessionAhead | undefined {
+  try {
+    const read = readAhead(argv, env, cwd());
+    return read ? openAhead(read.target, read.limits, { beside: read.beside }) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -20,7 +20,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv = {}): Promi
     env: { HOME: '/nonexistent', ...env },
     isTTY: false,
   };
-  const ahead = loginAhead(argv, io.env, process.cwd());
+  const ahead = loginAhead(argv, io.env);
   await ahead?.loggedIn();
   const code = await main(argv, io, ahead);
   return { code, stdout, stderr };
