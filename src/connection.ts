@@ -6,6 +6,7 @@ import type { DatabaseTarget } from './config/target.js';
 import { diagnoseConnectionError, isConnectionLost, connectionLostError } from './connection-errors.js';
 import { chooseHost, hasSeveralHosts, type HostChoice } from './multi-host.js';
 import { quoteLiteral } from './quote.js';
+import { APPLICATION_NAME } from './own-sessions.js';
 import type { QueryFn, QueryOptions } from './types.js';
 import type { OpenedClient, SessionLimits } from './connection-types.js';
 import { asPreconnected, negotiatePreferred } from './connection-ssl.js';
@@ -121,8 +122,6 @@ export function beginStatements(versionNum: number, snapshot?: string): string[]
 /** What the client allows a message beyond what its statements may take on the server. */
 const MESSAGE_SLACK_MS = 5_000;
 
-/** How a session names itself in pg_stat_activity, unless told otherwise (own-sessions.ts). */
-export const APPLICATION_NAME = 'pg-preflight';
 
 export async function openSession(target: DatabaseTarget, limits: SessionLimits = DEFAULT_LIMITS, applicationName = APPLICATION_NAME): Promise<Session> {
   if (hasSeveralHosts(target)) return openChosenHost(target, limits);
