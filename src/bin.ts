@@ -3,32 +3,33 @@
 // is answered here, before the command line parser is even loaded: loading yargs alone takes
 // longer than the whole answer should (bench/startup.ts). Everything else goes to src/cli.ts.
 // No top-level await: the single executable's bundle is CommonJS.
+import { mayBeCheck } from './cli/check-shape.js';
 import { EXIT } from './errors.js';
 import { VERSION } from './version.js';
 
-/** Undefined while the working directory exists; else what to say (yargs asks for it as it loads). */
-function missingWorkingDirectory(): string | undefined {
+/**
+ * Says so and sets exit code 2 when the working directory is gone: yargs asks for it as it loads,
+ * before the CLI's own error handling, and would die with Node's stack trace.
+ */
+function saidDirectoryIsGone(): boolean {
   try {
     process.cwd();
-    return undefined;
+    return false;
   } catch (err) {
-    return `pg-preflight: the current directory is gone (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}): run it from a directory that exists\n`;
+    process.stderr.write(`pg-preflight: the current directory is gone (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}): run it from a directory that exists\n`);
+    process.exitCode = EXIT.usage;
+    return true;
   }
 }
 
 const argv = process.argv.slice(2);
-const noDirectory = missingWorkingDirectory();
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.stdout.write(`${VERSION}\n`);
-} else if (noDirectory) {
-  process.stderr.write(noDirectory);
-  process.exitCode = EXIT.usage;
-} else {
+} else if (!saidDirectoryIsGone()) {
   void (async () => {
     // A check logs in first, and the server reads the facts while the rest of the CLI loads
     // (src/cli/early-login.ts); any other command, --help among them, loads nothing for it.
-    const maybeCheck = !argv.some((a) => a === '--help' || a === '-h') && (argv[0] === undefined || argv[0] === 'check' || argv[0].startsWith('-'));
-    const ahead = maybeCheck ? (await import('./cli/early-login.js')).loginAhead(argv, process.env) : undefined;
+    const ahead = mayBeCheck(argv) ? (await import('./cli/early-login.js')).loginAhead(argv, process.env) : undefined;
     // Each step of a login waits for a turn of the event loop, which loading modules (synchronous)
     // does not give it: the modules load in the login's pauses, one turn between them.
     const turn = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -18,12 +18,13 @@ import { RULES_FILE_NAME } from '../rules/load.js';
 import type { DatabaseTarget } from '../config/target.js';
 import type { SessionLimits } from '../connection.js';
 import { openAhead, type SessionAhead } from '../session-ahead.js';
+import { mayBeCheck } from './check-shape.js';
 import { limitsFrom, SESSION_DEFAULTS } from './common-options.js';
 
 type Timeout = keyof typeof SESSION_DEFAULTS;
 
 /** Flags after which the run's own login is the only right one. */
-const LEAVE_TO_THE_RUN = new Set(['--homeserver', '--all-databases', '--wait', '--help', '-h', '--version', '-V', '--']);
+const LEAVE_TO_THE_RUN = new Set(['--homeserver', '--all-databases', '--wait', '--version', '-V', '--']);
 
 /** Flags after which the run decides alone whether it opens a second session. */
 const ONE_SESSION_MAYBE = new Set(['--set', '--only', '--skip', '--rules']);
@@ -36,13 +37,12 @@ export interface ReadAhead {
 
 /** What the command line seems to ask for; undefined when it is not the plain shape. */
 export function readAhead(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): ReadAhead | undefined {
-  const first = argv[0];
-  if (first !== undefined && first !== 'check' && !first.startsWith('-')) return undefined;
+  if (!mayBeCheck(argv)) return undefined;
   const dsns: string[] = [];
   const configs: string[] = [];
   const timeouts: Record<Timeout, number> = { ...SESSION_DEFAULTS };
   let beside = !existsSync(join(cwd, RULES_FILE_NAME));
-  for (let i = first === 'check' ? 1 : 0; i < argv.length; i++) {
+  for (let i = argv[0] === 'check' ? 1 : 0; i < argv.length; i++) {
     const token = argv[i]!;
     const eq = token.startsWith('--') ? token.indexOf('=') : token.startsWith('-c=') ? 2 : -1;
     const name = eq > 0 ? token.slice(0, eq) : token;
