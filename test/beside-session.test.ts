@@ -5,7 +5,7 @@
 import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import connectionBudget from '../checks/connection-budget.js';
 import longTransactions from '../checks/long-transactions.js';
 import sequenceDrift from '../checks/sequence-drift.js';
@@ -18,8 +18,7 @@ import { readFacts } from '../src/facts.js';
 import { readerSessions } from '../src/reader-sessions.js';
 import { notOwnSession } from '../src/own-sessions.js';
 import { runChecks, type TargetReport } from '../src/runner.js';
-import { startThrowawayServer, type ThrowawayServer } from '../src/throwaway/server.js';
-import { dsnFor, sharedServers, sql, withClient } from './helpers/servers.js';
+import { dsnFor, privateServer, sharedServers, sql, withClient } from './helpers/servers.js';
 
 const targetsOf = (dsn: string) => resolveTargets({ dsn, env: { HOME: '/nonexistent' } }).targets;
 const CHECKS = [connectionBudget, xidWraparound, longTransactions, sequenceDrift];
@@ -28,26 +27,18 @@ const details = (t: TargetReport, id: string) => t.results.find((r) => r.id === 
 
 describe.each(sharedServers())('the second session, on $name', (shared) => {
   // A private server of the same kind: no other test's sessions to count, and a data directory
-  // this test may make unwritable.
-  let server: ThrowawayServer;
+  // this test may make unwritable. Two tables whose sequences are behind, and a role that is not
+  // a superuser.
   const DB = 'beside';
-  beforeAll(async () => {
-    server = await startThrowawayServer({ server: shared.spec });
-    await sql(server, 'postgres', `CREATE DATABASE ${DB}`);
-    // Two tables whose sequences are behind, and a role that is not a superuser.
-    await sql(server, DB, `CREATE TABLE a (id serial PRIMARY KEY); INSERT INTO a (id) VALUES (5);
+  const priv = privateServer(shared.spec, DB, `CREATE TABLE a (id serial PRIMARY KEY); INSERT INTO a (id) VALUES (5);
       CREATE TABLE b (id bigserial PRIMARY KEY); INSERT INTO b (id) VALUES (7);
       CREATE ROLE plain LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public TO plain; GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO plain;`);
-  }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-  });
 
   // One Synapse process with a pool of 5, so that connection-budget counts.
-  const processes = () => [{ name: 'main', pools: [{ label: 'master', server: `${server.host}:${server.port}`, cpMax: 5 }] }];
+  const processes = () => [{ name: 'main', pools: [{ label: 'master', server: `${priv.server.host}:${priv.server.port}`, cpMax: 5 }] }];
   const run = (user = 'postgres', secondSession = true) =>
     runChecks({
-      targets: targetsOf(dsnFor(server, DB, user)),
+      targets: targetsOf(dsnFor(priv.server, DB, user)),
       checks: CHECKS,
       inputs: { synapseProcesses: processes() },
       params: { 'sequence-drift': { 'second-session': secondSession } },
@@ -58,7 +49,7 @@ describe.each(sharedServers())('the second session, on $name', (shared) => {
   it('reads beside the first with the findings of one session, and no check counts it among the other sessions', async () => {
     // One session of the test's own stays connected, and nothing else: the setup's sessions end
     // in their own time, so they are waited for first.
-    const held = new pg.Client({ host: server.host, port: server.port, user: 'postgres', database: 'postgres' });
+    const held = new pg.Client({ host: priv.server.host, port: priv.server.port, user: 'postgres', database: 'postgres' });
     await held.connect();
     try {
       for (let tries = 0; ; tries++) {
@@ -85,7 +76,7 @@ describe.each(sharedServers())('the second session, on $name', (shared) => {
   });
 
   it('several databases checked at once get no second session each; one at a time they do', async () => {
-    const [target] = targetsOf(dsnFor(server, DB));
+    const [target] = targetsOf(dsnFor(priv.server, DB));
     const both = (jobs: number) => runChecks({ targets: [target!, target!], checks: CHECKS, inputs: { synapseProcesses: processes() }, jobs, closeWaits: true });
     const together = await both(4);
     const inTurn = await both(1);
@@ -99,7 +90,7 @@ describe.each(sharedServers())('the second session, on $name', (shared) => {
    * (not yet told the snapshot), as the runner has them; both closed after `body`.
    */
   const withSessions = async (body: (s: { target: DatabaseTarget; first: Session; beside: BesideSession; snapshot: string }) => Promise<void>) => {
-    const target = targetsOf(dsnFor(server, DB))[0]!;
+    const target = targetsOf(dsnFor(priv.server, DB))[0]!;
     const first = await openSession(target);
     const beside = openBeside(target, DEFAULT_LIMITS, first);
     try {
@@ -119,7 +110,7 @@ describe.each(sharedServers())('the second session, on $name', (shared) => {
       expect(own.pid).not.toBe(first.pid);
       expect(own.name).toBe(`pg-preflight beside ${first.pid}`);
       // Another session of the same role under pg-preflight's plain name is someone else's run.
-      await withClient(server, DB, async (other) => {
+      await withClient(priv.server, DB, async (other) => {
         await other.query("SET application_name = 'pg-preflight'");
         const [{ pid }] = (await other.query('SELECT pg_backend_pid() AS pid')).rows as [{ pid: number }];
         // One query: a transaction reads pg_stat_activity once and keeps what it read.
@@ -138,14 +129,14 @@ describe.each(sharedServers())('the second session, on $name', (shared) => {
   it('reads the snapshot of the first session, and when lost after its first message the first session reads on', async () => {
     await withSessions(async ({ first, beside, snapshot }) => {
       // Committed after the first session took its snapshot: neither session may see it.
-      await sql(server, DB, 'INSERT INTO a (id) VALUES (100)');
+      await sql(priv.server, DB, 'INSERT INTO a (id) VALUES (100)');
       beside.share(snapshot);
       const count = async () => ((await beside.send('SELECT max(id) AS m, pg_backend_pid() AS pid FROM a', {})) as [[{ m: number; pid: number }]])[0][0];
       const before = await count();
       expect(before.m).toBe(5);
       expect(before.pid).not.toBe(first.pid);
       expect(beside.roundTrips()).toBe(1);
-      await sql(server, 'postgres', `SELECT pg_terminate_backend(${before.pid})`);
+      await sql(priv.server, 'postgres', `SELECT pg_terminate_backend(${before.pid})`);
       const after = await count();
       expect(after).toEqual({ m: 5, pid: first.pid });
     });
@@ -154,7 +145,7 @@ describe.each(sharedServers())('the second session, on $name', (shared) => {
   it("a reader of many tables reads the same snapshot, under the run's name for its own sessions", async () => {
     await withSessions(async ({ target, first, snapshot }) => {
       const [{ m: before }] = (await first.query<{ m: number }>('SELECT max(id) AS m FROM a')) as [{ m: number }];
-      await sql(server, DB, 'INSERT INTO a (id) VALUES (200)');
+      await sql(priv.server, DB, 'INSERT INTO a (id) VALUES (200)');
       const shared = readerSessions(target, DEFAULT_LIMITS, { firstPid: first.pid, snapshot });
       const unshared = readerSessions(target, DEFAULT_LIMITS, { firstPid: first.pid, snapshot: null });
       try {
@@ -173,17 +164,17 @@ describe.each(sharedServers())('the second session, on $name', (shared) => {
 
   it('keeps to one session where the role may not export the snapshot, and where exporting fails', async () => {
     const one = await run('postgres', false);
-    await sql(server, DB, 'REVOKE EXECUTE ON FUNCTION pg_catalog.pg_export_snapshot() FROM PUBLIC');
+    await sql(priv.server, DB, 'REVOKE EXECUTE ON FUNCTION pg_catalog.pg_export_snapshot() FROM PUBLIC');
     try {
       const denied = await run('plain');
       expect(denied.readerRoundTrips).toBeUndefined();
       expect(outcome(denied)).toEqual(outcome(await run('plain', false)));
     } finally {
-      await sql(server, DB, 'GRANT EXECUTE ON FUNCTION pg_catalog.pg_export_snapshot() TO PUBLIC');
+      await sql(priv.server, DB, 'GRANT EXECUTE ON FUNCTION pg_catalog.pg_export_snapshot() TO PUBLIC');
     }
     // The export writes a file under the data directory; where it cannot, the facts are read
     // again without it (owner-only bits: the server's own account is refused too).
-    const snapshots = join(server.dataDir, 'pg_snapshots');
+    const snapshots = join(priv.server.dataDir, 'pg_snapshots');
     chmodSync(snapshots, 0o500);
     try {
       const failed = await run();

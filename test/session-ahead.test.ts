@@ -6,19 +6,18 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import connectionBudget from '../checks/connection-budget.js';
 import sequenceDrift from '../checks/sequence-drift.js';
 import serverVersion from '../checks/server-version/index.js';
-import { main } from '../src/cli.js';
 import { readAhead } from '../src/cli/early-login.js';
 import { resolveTargets } from '../src/config/resolve.js';
 import { DEFAULT_LIMITS } from '../src/connection.js';
 import { openAhead, type SessionAhead } from '../src/session-ahead.js';
 import { runChecks } from '../src/runner.js';
-import { freePort, startThrowawayServer, type ThrowawayServer } from '../src/throwaway/server.js';
-import { runCli } from './helpers/cli.js';
-import { dsnFor, sharedServers, sql } from './helpers/servers.js';
+import { freePort } from '../src/throwaway/server.js';
+import { runCli, runMain } from './helpers/cli.js';
+import { dsnFor, privateServer, sharedServers } from './helpers/servers.js';
 
 const ENV = { HOME: '/nonexistent' };
 const DSN = 'postgresql://app@db.example:5433/synapse';
@@ -75,22 +74,14 @@ describe('what the quick reading of a command line logs in to', () => {
 });
 
 describe.each(sharedServers())('sessions opened ahead, on $name', (shared) => {
-  // A private server: what is connected to it is this test's alone.
-  let server: ThrowawayServer;
+  // A private server: what is connected to it is this test's alone. The test watches sessions as
+  // a role of its own, which connection-budget counts apart from the role checked.
   const DB = 'ahead';
-  beforeAll(async () => {
-    server = await startThrowawayServer({ server: shared.spec });
-    await sql(server, 'postgres', `CREATE DATABASE ${DB}`);
-    // The test watches sessions as a role of its own, which connection-budget counts apart from the role checked.
-    await sql(server, DB, 'CREATE TABLE a (id serial PRIMARY KEY); INSERT INTO a (id) VALUES (5); CREATE ROLE watcher LOGIN;');
-  }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const priv = privateServer(shared.spec, DB, 'CREATE TABLE a (id serial PRIMARY KEY); INSERT INTO a (id) VALUES (5); CREATE ROLE watcher LOGIN;');
 
   /** The client backends connected to the private server but the watcher's, waited for until `done` says so (or 5 s). */
   const sessionsUntil = async (done: (names: string[]) => boolean): Promise<string[]> => {
-    const c = new pg.Client({ host: server.host, port: server.port, user: 'watcher', database: 'postgres' });
+    const c = new pg.Client({ host: priv.server.host, port: priv.server.port, user: 'watcher', database: 'postgres' });
     await c.connect();
     try {
       for (let tries = 0; ; tries++) {
@@ -109,12 +100,12 @@ describe.each(sharedServers())('sessions opened ahead, on $name', (shared) => {
     const seen = { taken: false };
     return { seen, ahead: { ...ahead, take: (...a: Parameters<SessionAhead['take']>) => { const o = ahead.take(...a); seen.taken ||= o !== undefined; return o; } } };
   };
-  const processes = () => [{ name: 'main', pools: [{ label: 'master', server: `${server.host}:${server.port}`, cpMax: 5 }] }];
+  const processes = () => [{ name: 'main', pools: [{ label: 'master', server: `${priv.server.host}:${priv.server.port}`, cpMax: 5 }] }];
   const outcome = (r: Awaited<ReturnType<typeof runChecks>>) => r.targets[0]!.results.map((x) => [x.id, x.status, x.findings.map((f) => [f.code, f.object])]);
 
   it('the run takes them for its target and limits: the same findings, one first and one second session', async () => {
     await sessionsUntil(none);
-    const t = target(dsnFor(server, DB));
+    const t = target(dsnFor(priv.server, DB));
     const checks = [connectionBudget, sequenceDrift];
     const plain = await runChecks({ targets: [t], checks, inputs: { synapseProcesses: processes() }, closeWaits: true });
     const { seen, ahead } = watched(openAhead(t, DEFAULT_LIMITS, { beside: true }));
@@ -130,7 +121,7 @@ describe.each(sharedServers())('sessions opened ahead, on $name', (shared) => {
 
   it('other limits: closed before the run logs in, so that no check counts them', async () => {
     await sessionsUntil(none);
-    const t = target(dsnFor(server, DB));
+    const t = target(dsnFor(priv.server, DB));
     const { seen, ahead } = watched(openAhead(t, { ...DEFAULT_LIMITS, connectTimeoutMs: 7000 }, { beside: true }));
     await ahead.loggedIn();
     const report = await runChecks({ targets: [t], checks: [connectionBudget], inputs: { synapseProcesses: processes() }, closeWaits: true, ahead });
@@ -139,7 +130,7 @@ describe.each(sharedServers())('sessions opened ahead, on $name', (shared) => {
   });
 
   it('a second session opened ahead for a check that is not in the run is closed', async () => {
-    const t = target(dsnFor(server, DB));
+    const t = target(dsnFor(priv.server, DB));
     const { seen, ahead } = watched(openAhead(t, DEFAULT_LIMITS, { beside: true }));
     await ahead.loggedIn();
     const report = await runChecks({ targets: [t], checks: [serverVersion], closeWaits: true, ahead });
@@ -148,26 +139,19 @@ describe.each(sharedServers())('sessions opened ahead, on $name', (shared) => {
     expect(await sessionsUntil(none)).toEqual([]);
   });
 
-  /** The CLI in-process, given the sessions opened ahead or none. */
-  const inProcess = async (argv: string[], ahead?: SessionAhead) => {
-    const out = { stdout: '', stderr: '' };
-    const io = { stdout: (t: string) => void (out.stdout += t), stderr: (t: string) => void (out.stderr += t), env: ENV, isTTY: false };
-    return { code: await main(argv, io, ahead), ...out };
-  };
-
   it('through the command line: taken where the parse agrees, with the same report', async () => {
     await sessionsUntil(none);
-    const dsn = dsnFor(server, DB);
+    const dsn = dsnFor(priv.server, DB);
     const config = join(emptyDir(), 'homeserver.yaml');
-    writeFileSync(config, `database:\n  name: psycopg2\n  args:\n    host: ${server.host}\n    port: ${server.port}\n    user: postgres\n    dbname: ${DB}\n`);
+    writeFileSync(config, `database:\n  name: psycopg2\n  args:\n    host: ${priv.server.host}\n    port: ${priv.server.port}\n    user: postgres\n    dbname: ${DB}\n`);
     const results = (stdout: string) => JSON.parse(stdout).results.map((r: { id: string; status: string; message: string }) => [r.id, r.status, r.message]);
     for (const argv of [['check', '--dsn', dsn], ['--dsn=' + dsn, '--statement-timeout', '4'], ['-c', config]]) {
       const args = [...argv, '--format', 'json', '--only', 'server-version,sequence-drift'];
       const read = readAhead(args, ENV, process.cwd());
       expect(read, argv.join(' ')).toBeDefined();
       const { seen, ahead } = watched(openAhead(read!.target, read!.limits, { beside: read!.beside }));
-      const early = await inProcess(args, ahead);
-      const plain = await inProcess(args);
+      const early = await runMain(args, ENV, ahead);
+      const plain = await runMain(args);
       expect(seen.taken, argv.join(' ')).toBe(true);
       expect([early.code, early.stderr]).toEqual([plain.code, plain.stderr]);
       expect(results(early.stdout)).toEqual(results(plain.stdout));
@@ -175,17 +159,17 @@ describe.each(sharedServers())('sessions opened ahead, on $name', (shared) => {
   });
 
   it('closed when the command ends without a run (a usage error)', async () => {
-    const bad = await runCli(['--dsn', dsnFor(server, DB), '--format', 'bogus']);
+    const bad = await runCli(['--dsn', dsnFor(priv.server, DB), '--format', 'bogus']);
     expect(bad.code).toBe(2);
     expect(await sessionsUntil(none)).toEqual([]);
   });
 
   it('a login that fails ahead fails the run with the same words', async () => {
     const refused = `postgresql://postgres@127.0.0.1:${await freePort()}/${DB}?connect_timeout=2`;
-    const missing = dsnFor(server, 'no_such_database');
+    const missing = dsnFor(priv.server, 'no_such_database');
     for (const dsn of [refused, missing]) {
       const early = await runCli(['--dsn', dsn]);
-      const plain = await inProcess(['--dsn', dsn]);
+      const plain = await runMain(['--dsn', dsn]);
       expect(early.code, dsn).toBe(3);
       // The run's time starts after a login ahead has already failed.
       const untimed = (r: typeof plain) => ({ ...r, stdout: r.stdout.replace(/\(\d+ ms\)/g, '(N ms)') });

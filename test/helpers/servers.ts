@@ -1,5 +1,6 @@
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import pg from 'pg';
+import { startThrowawayServer, type ThrowawayServer } from '../../src/throwaway/server.js';
 import type { SharedServer } from '../global-setup.js';
 
 export type { SharedServer };
@@ -58,4 +59,22 @@ export async function createDatabase(server: SharedServer, prefix: string, opts:
 
 export function dsnFor(server: Pick<SharedServer, 'host' | 'port'>, database: string, user = 'postgres'): string {
   return `postgresql://${encodeURIComponent(user)}@${server.host}:${server.port}/${encodeURIComponent(database)}`;
+}
+
+/**
+ * A server of `spec` for the enclosing describe block alone (no other test's sessions to count, a
+ * data directory it may change), with `database` created and `setup` run in it; stopped after
+ * the block. `server` is there once the block's tests run.
+ */
+export function privateServer(spec: string, database: string, setup: string): { readonly server: ThrowawayServer } {
+  const own = {} as { server: ThrowawayServer };
+  beforeAll(async () => {
+    own.server = await startThrowawayServer({ server: spec });
+    await sql(own.server, 'postgres', `CREATE DATABASE ${database}`);
+    await sql(own.server, database, setup);
+  }, 120_000);
+  afterAll(async () => {
+    await own.server?.stop();
+  });
+  return own;
 }
